@@ -1,0 +1,3 @@
+export * from './builder.js';
+export * from './external.js';
+export * from './half.js';
