@@ -1,0 +1,32 @@
+/**
+ * Shapes shared by the denoising loop and the models it drives. A model only has to turn
+ * (latent, timestep, context) into a velocity; dense DiT, sparse DiT and test replays all
+ * implement the same interface, so the samplers never know which one they are driving.
+ */
+
+/** A video latent in (C, F, H, W) order, float32, C-contiguous. */
+export interface Latent {
+  data: Float32Array;
+  shape: [channels: number, frames: number, height: number, width: number];
+}
+
+/** Text context rows (L, textDim) as the text encoder returns them (trimmed, not yet padded). */
+export interface TextContext {
+  data: Float32Array;
+  shape: [tokens: number, width: number];
+}
+
+export type GuidanceBranch = 'cond' | 'uncond';
+
+export interface StepInfo {
+  /** Index of the denoising step, 0-based. */
+  step: number;
+  /** Total number of steps. */
+  steps: number;
+  branch: GuidanceBranch;
+}
+
+/** Anything that predicts the flow-matching velocity for a latent at a timestep. */
+export interface VelocityModel {
+  predict(latent: Latent, timestep: number, context: TextContext, info: StepInfo): Promise<Float32Array>;
+}
