@@ -45,8 +45,8 @@ export function parseNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
   const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = headerStart + headerLen;
-  // Copy so the typed array is aligned whatever the header length.
-  const body = bytes.slice(offset, offset + count * bytesPerElement(dtype));
+  // Copy (Buffer#slice would be a view into Node's pool) so the typed array is aligned and owns its memory.
+  const body = Uint8Array.prototype.slice.call(bytes, offset, offset + count * bytesPerElement(dtype));
   if (body.byteLength !== count * bytesPerElement(dtype)) throw new NpyFormatError(`${source}: truncated data`);
   return { dtype, shape, data: typedArray(dtype, body.buffer) };
 }
