@@ -1,0 +1,95 @@
+/**
+ * `decodeStream` with the decoder on a worker thread. While the consumer encodes chunk i
+ * (ffmpeg gets fed by this thread's event loop), the worker already decodes latent frame
+ * i+1. At most two chunks are in flight, so memory stays bounded by the chunk size.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { DecodedChunk } from '../models/wan/vae/chunk-decoder.js';
+import type { LatentFrameSize, LatentFrames } from './decode-stream.js';
+import type { TilingOptions } from './tiling.js';
+import type { DecodeWorkerInit, WorkerReply } from './worker-protocol.js';
+
+export class VaeDecodeWorkerError extends Error {
+  override readonly name = 'VaeDecodeWorkerError';
+}
+
+export interface WorkerDecodeOptions {
+  tiling?: TilingOptions;
+  /** onnxruntime threads inside the worker (default 2). */
+  intraOpThreads?: number;
+}
+
+function startWorker(init: DecodeWorkerInit): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./decode-worker.js', import.meta.url), { workerData: init });
+  // Running from the TypeScript sources (tests, tsx): register tsx inside the worker first
+  // (its ESM API; require.resolve finds the .cjs twin of the same file).
+  // `--import tsx` in execArgv does not reach a worker's entry module on Node 20.
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const entry = new URL('./decode-worker.ts', import.meta.url).href;
+  const bootstrap = `(async () => { (await import(${JSON.stringify(tsxApi)})).register(); await import(${JSON.stringify(entry)}); })()`;
+  return new Worker(bootstrap, { eval: true, workerData: init });
+}
+
+/** Messages from the worker as an awaitable queue; worker errors and exits become failures. */
+class Inbox {
+  private readonly messages: WorkerReply[] = [];
+  private waiting: ((m: WorkerReply) => void) | null = null;
+
+  push(m: WorkerReply): void {
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = null;
+      w(m);
+    } else this.messages.push(m);
+  }
+
+  next(): Promise<WorkerReply> {
+    const m = this.messages.shift();
+    return m ? Promise.resolve(m) : new Promise((resolve) => { this.waiting = resolve; });
+  }
+}
+
+async function* toAsync(frames: LatentFrames): AsyncGenerator<Float32Array> {
+  yield* frames;
+}
+
+export async function* decodeStreamInWorker(modelDir: string, frames: LatentFrames, size: LatentFrameSize, options: WorkerDecodeOptions = {}): AsyncGenerator<DecodedChunk> {
+  const worker = startWorker({ modelDir, size, tiling: options.tiling, intraOpThreads: options.intraOpThreads });
+  const inbox = new Inbox();
+  let finished = false;
+  worker.on('message', (m: WorkerReply) => inbox.push(m));
+  worker.on('error', (e: Error) => inbox.push({ type: 'error', name: e.name, message: e.message }));
+  worker.on('exit', (code) => { if (!finished) inbox.push({ type: 'error', name: 'Exit', message: `decode worker exited (code ${code})` }); });
+  const expect = async (): Promise<WorkerReply> => {
+    const m = await inbox.next();
+    if (m.type === 'error') throw new VaeDecodeWorkerError(`VAE decode failed in the worker: ${m.name}: ${m.message}`);
+    return m;
+  };
+  try {
+    await expect(); // ready
+    const source = toAsync(frames);
+    let inFlight = 0;
+    let exhausted = false;
+    const send = async (): Promise<void> => {
+      const r = await source.next();
+      if (r.done) { exhausted = true; return; }
+      worker.postMessage({ type: 'frame', data: r.value });
+      inFlight++;
+    };
+    // Two frames in flight: the worker moves on to the next frame as soon as one chunk is out.
+    await send();
+    if (!exhausted) await send();
+    while (inFlight > 0) {
+      const m = await expect();
+      if (m.type !== 'chunk') continue;
+      inFlight--;
+      if (!exhausted) await send();
+      yield m.chunk;
+    }
+  } finally {
+    finished = true;
+    await worker.terminate();
+  }
+}

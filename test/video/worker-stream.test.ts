@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DecodedChunk } from '../../src/models/wan/vae/chunk-decoder.js';
+import { decodeStream, latentFrames } from '../../src/video/decode-stream.js';
+import { readVideoFrames } from '../../src/video/probe.js';
+import { renderLatentToVideo } from '../../src/video/render.js';
+import { decodeStreamInWorker, VaeDecodeWorkerError } from '../../src/video/worker-decode-stream.js';
+import { loadFixtureModel, type FixtureModel } from './fixture-model.js';
+
+async function collect(chunks: AsyncIterable<DecodedChunk>): Promise<DecodedChunk[]> {
+  const out: DecodedChunk[] = [];
+  for await (const c of chunks) out.push(c);
+  return out;
+}
+
+describe('decode on a worker thread', () => {
+  let model: FixtureModel;
+  beforeAll(async () => { model = await loadFixtureModel(); });
+  afterAll(async () => model.dispose());
+
+  it('yields the same chunks as the in-thread stream', async () => {
+    const size = { height: 4, width: 6 };
+    const here = await collect(decodeStream(model.decoder, latentFrames(model.latent), size));
+    const there = await collect(decodeStreamInWorker(join(model.dir, 'vae'), latentFrames(model.latent), size));
+    expect(there.map((c) => [c.latentIndex, c.firstFrame, c.frames])).toEqual([[0, 0, 1], [1, 1, 4], [2, 5, 4]]);
+    there.forEach((c, i) => expect(c.data).toEqual(here[i].data));
+  });
+
+  it('reports a decode error from the worker as one typed error', async () => {
+    const bad = [new Float32Array(5)];
+    const err = await collect(decodeStreamInWorker(join(model.dir, 'vae'), bad, { height: 4, width: 6 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VaeDecodeWorkerError);
+    expect((err as Error).message).toMatch(/latent frame has 5 values/);
+  });
+
+  it('renders the latent to an mp4 through the worker', async () => {
+    const output = join(model.dir, 'render.mp4');
+    const result = await renderLatentToVideo(join(model.dir, 'vae'), model.latent, { output, settings: { seed: 1 } });
+    expect(result.frames).toBe(9);
+    const back = await readVideoFrames(output);
+    expect(back.frames).toHaveLength(9);
+    expect(JSON.parse(back.metadata.comment)).toEqual({ seed: 1 });
+  });
+});
