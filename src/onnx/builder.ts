@@ -170,7 +170,11 @@ export class GraphBuilder {
     const y = this.matMul(x, weightT);
     return bias ? this.add(y, bias) : y;
   }
-  /** LayerNormalization-17 over the last axis; scale/bias optional (Wan uses non-affine norms). */
+  /**
+   * LayerNormalization-17 over the last axis. Pass an explicit zero bias for non-affine norms:
+   * onnxruntime 1.30 crashes (segfault at session creation, optimisation level 'extended' or
+   * higher) when a bias-less LayerNormalization feeds a MatMul.
+   */
   layerNorm(x: Value, scale: Value, bias: Value | null, epsilon: number, axis = -1): Value {
     return this.op1('LayerNormalization', [x, scale, bias], { axis, epsilon: floatAttr(epsilon) });
   }

@@ -1,0 +1,2 @@
+export { convertCheckpoint, DIT_CONVERTER, type ConvertOptions } from './dit.js';
+export { CheckpointError, CheckpointKeyError } from './errors.js';

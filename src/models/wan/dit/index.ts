@@ -1,0 +1,11 @@
+export * from './config.js';
+export * from './errors.js';
+export * from './patchify.js';
+export * from './rope.js';
+export * from './rows.js';
+export * from './sinusoid.js';
+export * from './keys.js';
+export * from './manifest.js';
+export * from './runtime.js';
+export * from './dense.js';
+export * as ditGraphs from './graphs/index.js';
