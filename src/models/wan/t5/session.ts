@@ -1,0 +1,47 @@
+/**
+ * Running a converted umT5 encoder: ids/mask in, context rows out, trimmed per prompt to
+ * its real length as wan's `T5EncoderModel.__call__` returns them.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSession, i64Tensor, type ort, type SessionOptions } from '../../../runtime/session.js';
+import type { TextContext } from '../../../pipeline/types.js';
+import { T5_FILES, type T5ModelManifest } from './convert.js';
+import { T5_INPUTS, T5_OUTPUT } from './graph.js';
+import type { T5EncoderConfig } from './config.js';
+
+export class T5EncoderSession {
+  /** Encoder runs so far (lets callers and tests see what a cache saved). */
+  runs = 0;
+
+  constructor(readonly session: ort.InferenceSession, readonly config: T5EncoderConfig) {}
+
+  /** Loads `text_encoder.onnx` (by path, so external weights resolve) and its config from a converted folder. */
+  static async load(modelDir: string, options: SessionOptions = {}): Promise<T5EncoderSession> {
+    const manifest = JSON.parse(readFileSync(join(modelDir, T5_FILES.config), 'utf8')) as T5ModelManifest;
+    return new T5EncoderSession(await createSession(join(modelDir, T5_FILES.model), options), manifest.config);
+  }
+
+  /** Raw encoder output [batch, length, dim] for padded ids and mask, both [batch, length]. */
+  async run(ids: BigInt64Array, mask: BigInt64Array, batch: number): Promise<Float32Array> {
+    const length = ids.length / batch;
+    this.runs++;
+    const out = await this.session.run({ [T5_INPUTS.ids]: i64Tensor(ids, [batch, length]), [T5_INPUTS.mask]: i64Tensor(mask, [batch, length]) });
+    return out[T5_OUTPUT].data as Float32Array;
+  }
+
+  /** The official wrapper: run the padded batch, then keep each row's first mask.sum() positions. */
+  async encodeTrimmed(ids: BigInt64Array, mask: BigInt64Array, batch: number): Promise<TextContext[]> {
+    const length = ids.length / batch;
+    const dim = this.config.dim;
+    const out = await this.run(ids, mask, batch);
+    const contexts: TextContext[] = [];
+    for (let b = 0; b < batch; b++) {
+      let valid = 0;
+      for (let i = 0; i < length; i++) valid += Number(mask[b * length + i]);
+      const start = b * length * dim;
+      contexts.push({ data: out.slice(start, start + valid * dim), shape: [valid, dim] });
+    }
+    return contexts;
+  }
+}
