@@ -1,0 +1,165 @@
+/**
+ * A lane: one runner living in its own worker thread, driven from the main thread. Batch
+ * rendering uses two (denoise and finish) so the next job's denoising overlaps the previous
+ * job's decode and encode; queue workers use one so Redis lock renewal is never starved.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { AbortedError, RemoteError } from './errors.js';
+import type { FromThread, SerializedError, ToThread } from './lane-protocol.js';
+import type { BatchRunner, DenoisedJob, GenerateRequest, GenerateResult, Progress, RunOptions, RunnerSpec } from './types.js';
+
+/** How long an aborted operation may take to notice its signal before the thread is terminated. */
+const ABORT_GRACE_MS = 1500;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  onProgress?: (p: Progress) => void;
+}
+
+/**
+ * Start the lane thread. Built code runs lane-thread.js directly; from TypeScript sources (tsx,
+ * vitest) the thread first registers tsx's loader, since loaders do not carry into workers.
+ */
+function startThread(name: string): Worker {
+  if (!import.meta.url.endsWith('.ts')) {
+    return new Worker(new URL('./lane-thread.js', import.meta.url), { name });
+  }
+  // tsImport loads a TypeScript module graph (dynamic imports included) with a loader scoped to it.
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
+  const entry = new URL('./lane-thread.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}));`;
+  return new Worker(bootstrap, { eval: true, name });
+}
+
+function rebuild(error: SerializedError): Error {
+  return new RemoteError(error.name, error.message, error.userFacing, error.stack);
+}
+
+export class Lane implements BatchRunner {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private dead: Error | undefined;
+  private closing = false;
+
+  private constructor(
+    readonly name: string,
+    private readonly worker: Worker,
+  ) {
+    worker.on('message', (message: FromThread) => this.onMessage(message));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (!this.closing) this.fail(new Error(`${this.name} lane thread exited unexpectedly (code ${code})`));
+    });
+  }
+
+  /** Start a thread and load the runner in it; rejects with the runner's own error if loading fails. */
+  static async start(runner: RunnerSpec, name = 'render'): Promise<Lane> {
+    const worker = startThread(`diffsparse-${name}`);
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (message: FromThread): void => {
+        if (message.type === 'ready') resolve();
+        else if (message.type === 'init-failed') {
+          void worker.terminate();
+          reject(rebuild(message.error));
+        }
+      };
+      worker.once('message', onMessage);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`${name} lane thread exited while starting (code ${code})`)));
+      worker.postMessage({ type: 'init', runner } satisfies ToThread);
+    });
+    worker.removeAllListeners('error');
+    worker.removeAllListeners('exit');
+    return new Lane(name, worker);
+  }
+
+  denoise(request: GenerateRequest, opts: RunOptions = {}): Promise<DenoisedJob> {
+    return this.call({ type: 'run', id: 0, op: 'denoise', request }, opts) as Promise<DenoisedJob>;
+  }
+
+  finish(job: DenoisedJob, opts: RunOptions = {}): Promise<GenerateResult> {
+    const data = job.latent.data;
+    const transfer =
+      data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? [data.buffer] : [];
+    return this.call({ type: 'run', id: 0, op: 'finish', job }, opts, transfer) as Promise<GenerateResult>;
+  }
+
+  /** Denoise and finish inside the thread, without shipping the latent back and forth. */
+  generate(request: GenerateRequest, opts: RunOptions = {}): Promise<GenerateResult> {
+    return this.call({ type: 'run', id: 0, op: 'generate', request }, opts) as Promise<GenerateResult>;
+  }
+
+  /** Start `count` lanes; if any fails to start, the others are stopped and the first error is thrown. */
+  static async startMany(runner: RunnerSpec, names: string[]): Promise<Lane[]> {
+    const results = await Promise.allSettled(names.map((name) => Lane.start(runner, name)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const lanes = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (failed) {
+      await Promise.all(lanes.map((lane) => lane.terminate()));
+      throw failed.reason;
+    }
+    return lanes;
+  }
+
+  async close(): Promise<void> {
+    if (this.dead || this.closing) return;
+    this.closing = true;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void this.worker.terminate().then(() => resolve()), 5000);
+      this.worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.worker.postMessage({ type: 'close' } satisfies ToThread);
+    });
+  }
+
+  /** Stop the thread now, whatever it is doing. */
+  async terminate(): Promise<void> {
+    this.closing = true;
+    this.fail(new AbortedError());
+    await this.worker.terminate();
+  }
+
+  private call(message: ToThread & { type: 'run' }, opts: RunOptions, transfer: ArrayBuffer[] = []): Promise<unknown> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (opts.signal?.aborted) return Promise.reject(new AbortedError());
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        this.worker.postMessage({ type: 'abort', id } satisfies ToThread);
+        // onnxruntime cannot be interrupted mid-run: if the runner does not stop soon, end the thread.
+        setTimeout(() => {
+          if (this.pending.has(id)) void this.terminate();
+        }, ABORT_GRACE_MS).unref();
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = (): void => opts.signal?.removeEventListener('abort', onAbort);
+      this.pending.set(id, {
+        resolve: (v) => (settle(), resolve(v)),
+        reject: (e) => (settle(), reject(e)),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
+      this.worker.postMessage({ ...message, id }, transfer);
+    });
+  }
+
+  private onMessage(message: FromThread): void {
+    if (message.type === 'progress') this.pending.get(message.id)?.onProgress?.(message.progress);
+    else if (message.type === 'result' || message.type === 'error') {
+      const entry = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (message.type === 'result') entry?.resolve(message.value);
+      else entry?.reject(rebuild(message.error));
+    }
+  }
+
+  private fail(err: Error): void {
+    this.dead ??= err;
+    for (const entry of this.pending.values()) entry.reject(err);
+    this.pending.clear();
+  }
+}

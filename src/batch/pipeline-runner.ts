@@ -1,0 +1,19 @@
+/**
+ * The runner that renders with the real diffsparse pipeline. Lanes load it by module URL inside
+ * their own thread, because a Pipeline holds onnxruntime sessions that stay with one thread.
+ */
+import { Pipeline } from '../pipeline/generate.js';
+import { checkPipelineArg } from './pipeline-arg.js';
+import type { BatchRunner } from './types.js';
+
+export interface PipelineRunnerOptions {
+  /** Pipeline name, converted model folder or definition file; the built-in demo when absent. */
+  pipeline?: string;
+  /** onnxruntime intra-op threads for this lane's sessions. */
+  threads?: number;
+}
+
+export async function createRunner(options: PipelineRunnerOptions = {}): Promise<BatchRunner> {
+  checkPipelineArg(options.pipeline);
+  return Pipeline.load(options.pipeline, options.threads === undefined ? {} : { threads: options.threads });
+}

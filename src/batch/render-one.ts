@@ -1,0 +1,42 @@
+/**
+ * One generation off the main thread: the model runs in a lane thread (so Ctrl-C and progress
+ * drawing stay responsive while onnxruntime blocks its thread), writes into a staging folder,
+ * and only a complete result is renamed to the requested output path.
+ */
+import path from 'node:path';
+import { AbortedError } from './errors.js';
+import { Lane } from './lane.js';
+import { ensureWritableDir } from './output-dir.js';
+import { defaultRunnerSpec } from './runner-module.js';
+import { commitStage, createStage, discardStage } from './staging.js';
+import type { GenerateRequest, GenerateResult, Progress, RunnerSpec } from './types.js';
+
+export interface RenderOneOptions {
+  request: GenerateRequest;
+  runner?: RunnerSpec;
+  signal?: AbortSignal;
+  onProgress?(p: Progress): void;
+  /** Called once the output folder is known to be writable, just before rendering starts. */
+  onStart?(request: GenerateRequest): void;
+}
+
+export async function renderOne({ request, runner, signal, onProgress, onStart }: RenderOneOptions): Promise<GenerateResult> {
+  const output = path.resolve(request.output);
+  await ensureWritableDir(path.dirname(output));
+  if (signal?.aborted) throw new AbortedError();
+  onStart?.(request);
+  const stage = await createStage(output);
+  let lane: Lane | undefined;
+  try {
+    lane = await Lane.start(runner ?? defaultRunnerSpec(), 'generate');
+    const result = await lane.generate({ ...request, output: stage.output }, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
+    const moved = await commitStage(stage, output);
+    const finalPath = (staged: string | null): string | null => (staged ? moved.get(path.basename(staged)) ?? null : null);
+    return { ...result, output, sidecar: finalPath(result.sidecar), latent: finalPath(result.latent) };
+  } catch (err) {
+    await discardStage(stage);
+    throw signal?.aborted ? new AbortedError() : err;
+  } finally {
+    if (lane) await (signal?.aborted ? lane.terminate() : lane.close());
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * `diffsparse convert CHECKPOINT OUT`: a Wan2.1 release folder into a diffsparse model folder
+ * (dit/, vae/, text/ and pipeline.json, usable as `--pipeline OUT`), or with --dit-only just
+ * the DiT stage files.
+ */
+import { Command, Option } from 'commander';
+import { printJson, type CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { ProgressReporter } from '../progress.js';
+
+interface ConvertFlags {
+  output?: string;
+  dtype: 'float32' | 'float16';
+  ditOnly?: boolean;
+  json?: boolean;
+}
+
+/** The output folder: the second argument, or -o (kept from the first version of the command). */
+function outputOf(out: string | undefined, flags: ConvertFlags): string {
+  if (out !== undefined && flags.output !== undefined && out !== flags.output) {
+    throw new UsageError(`two output folders given (${out} and -o ${flags.output}); give one`);
+  }
+  const folder = out ?? flags.output;
+  if (folder === undefined) throw new UsageError('missing the output folder: diffsparse convert <checkpoint> <out>');
+  return folder;
+}
+
+export function convertCommand(ctx: CliContext): Command {
+  return new Command('convert')
+    .description('convert a Wan2.1 release folder (DiT, VAE, text encoder, tokenizer) into a diffsparse model folder')
+    .argument('<checkpoint>', 'release folder (the one holding config.json, Wan2.1_VAE.pth and the T5 .pth); with --dit-only a DiT checkpoint folder')
+    .argument('[out]', 'model folder to write (created if missing); pass it to other commands as --pipeline <out>')
+    .option('-o, --output <folder>', 'the model folder, as a flag instead of the second argument')
+    .addOption(new Option('--dtype <dtype>', 'storage dtype of the large matrices (compute stays float32)').choices(['float32', 'float16']).default('float32'))
+    .option('--dit-only', 'convert only the DiT into ONNX stage files (no VAE, text encoder or pipeline.json)')
+    .option('--json', 'print the written pipeline definition (or DiT manifest) as JSON on stdout')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ diffsparse convert ~/models/Wan2.1-T2V-1.3B models/wan21-1.3b
+  $ diffsparse generate "a red fox running through snow" --pipeline models/wan21-1.3b
+  $ diffsparse convert ~/models/Wan2.1-T2V-1.3B models/wan21-1.3b-fp16 --dtype float16
+  $ diffsparse convert ~/models/Wan2.1-T2V-1.3B models/wan21-1.3b-dit --dit-only`,
+    )
+    .action(async (checkpoint: string, out: string | undefined, flags: ConvertFlags) => {
+      const output = outputOf(out, flags);
+      const progress = new ProgressReporter(ctx.stderr);
+      if (flags.ditOnly) {
+        const { convertCheckpoint } = await import('../../convert/index.js');
+        const manifest = await convertCheckpoint(checkpoint, output, {
+          dtype: flags.dtype,
+          onStage: (_stage, index, total) => progress.update({ phase: 'encode-video', done: index + 1, total }, 'convert'),
+        });
+        progress.endBar();
+        if (flags.json) printJson(ctx, { ok: true, output, manifest });
+        else ctx.stdout.write(`wrote ${output}: ${Object.keys(manifest.stages).length} stages, ${manifest.source.parameters} parameters (${manifest.storageDtype})\n`);
+        return;
+      }
+      const { convertModel } = await import('../../convert/model.js');
+      const definition = await convertModel(checkpoint, output, {
+        dtype: flags.dtype,
+        onProgress: (part, message) => progress.line(`${part}: ${message}`),
+      });
+      if (flags.json) printJson(ctx, { ok: true, output, pipeline: definition });
+      else ctx.stdout.write(`wrote ${output}: pipeline "${definition.name}" (dit/, vae/, text/, ${flags.dtype}); use it with --pipeline ${output}\n`);
+    });
+}

@@ -1,0 +1,87 @@
+/** `diffsparse generate PROMPT`: one video from a prompt. */
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { jobOutputName } from '../../batch/naming.js';
+import { randomSeed, requestFieldProblems } from '../../batch/request.js';
+import { FORMATS, type GenerateRequest, type OutputFormat } from '../../batch/types.js';
+import { printJson, type CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import {
+  addGenerationOptions, addRunnerOptions, addSparsityOptions, runnerFrom, settingsFromFlags,
+  type GenerationFlags, type RunnerFlags, type SparsityFlags,
+} from '../options.js';
+import { seedValue } from '../parse.js';
+import { formatDuration, ProgressReporter } from '../progress.js';
+
+interface GenerateFlags extends RunnerFlags, GenerationFlags, SparsityFlags {
+  seed?: number;
+  output?: string;
+  format?: OutputFormat;
+  saveLatent?: boolean;
+  noise?: string;
+  json?: boolean;
+}
+
+function formatOf(flags: GenerateFlags): OutputFormat {
+  const ext = flags.output ? path.extname(flags.output).slice(1).toLowerCase() : '';
+  const fromName = (FORMATS as readonly string[]).includes(ext) ? (ext as OutputFormat) : undefined;
+  if (flags.format && fromName && flags.format !== fromName) {
+    throw new UsageError(`--format ${flags.format} does not match the output name ${flags.output}; change one of them`);
+  }
+  return flags.format ?? fromName ?? 'mp4';
+}
+
+/** The request the flags describe; the seed is chosen here when not given so it can be reported. */
+export function requestFromFlags(prompt: string, flags: GenerateFlags): GenerateRequest {
+  const seed = flags.seed ?? randomSeed();
+  const format = formatOf(flags);
+  const output = flags.output ?? jobOutputName({ index: 0, prompt, seed, extension: format }).replace(/^0000-/, '');
+  const request: GenerateRequest = {
+    prompt, seed, format, output,
+    ...settingsFromFlags(flags, flags),
+    ...(flags.saveLatent && { saveLatent: true }),
+    ...(flags.noise !== undefined && { noise: flags.noise }),
+  };
+  const problems = requestFieldProblems({ prompt, seed, output } as Record<string, unknown>);
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+  return request;
+}
+
+export function generateCommand(ctx: CliContext): Command {
+  const command = new Command('generate')
+    .description('render one video from a text prompt')
+    .argument('<prompt>', 'what the video shows');
+  addGenerationOptions(command).option('--seed <n>', 'random seed (a random one is chosen and printed if omitted)', seedValue);
+  addSparsityOptions(command)
+    .option('-o, --output <file>', 'output video path (default: <prompt-slug>-s<seed>.<format>)')
+    .addOption(new Option('--format <fmt>', 'container (default: from the output name, else mp4)').choices(FORMATS))
+    .option('--save-latent', 'also save the final latent (.npy) so decoding can be redone alone')
+    .option('--noise <file>', 'initial noise as a .npy file instead of a seeded draw')
+    .option('--json', 'print one JSON object with the result on stdout');
+  addRunnerOptions(command);
+  command.addHelpText(
+    'after',
+    `
+Examples:
+  $ diffsparse generate "a red fox running through snow" -o fox.mp4
+  $ diffsparse generate "a lighthouse at dusk, waves" --size 832x480 --frames 33 --steps 30 --seed 42
+  $ diffsparse generate "rain on a window" --budget 0.5 --solver unipc --json > result.json`,
+  );
+  command.action(async (prompt: string, flags: GenerateFlags) => {
+    const runner = runnerFrom(flags);
+    const request = requestFromFlags(prompt, flags);
+    const progress = new ProgressReporter(ctx.stderr);
+    const started = Date.now();
+    const { renderOne } = await import('../../batch/render-one.js');
+    const result = await renderOne({
+      request, runner, signal: ctx.signal, onProgress: (p) => progress.update(p),
+      // The seed is printed before the (long) render, so it is known even if the run is stopped.
+      onStart: () => progress.line(`seed ${request.seed}${flags.seed === undefined ? ' (random)' : ''} -> ${request.output}`),
+    });
+    progress.endBar();
+    if (flags.json) printJson(ctx, { ok: true, prompt, ...result });
+    else ctx.stdout.write(`wrote ${result.output} (seed ${result.seed}, ${formatDuration(Date.now() - started)}, FLOPs ${(result.flopsRatio * 100).toFixed(0)}% of dense)\n`);
+  });
+  return command;
+}
+

@@ -1,0 +1,108 @@
+/** Flags shared by the commands that render: which pipeline (or runner) does the work, and with what settings. */
+import { Option, type Command } from 'commander';
+import { checkPipelineArg } from '../batch/pipeline-arg.js';
+import { requestFieldProblems } from '../batch/request.js';
+import { defaultRunnerSpec, loadRunner } from '../batch/runner-module.js';
+import { SOLVERS, type GenerateRequest, type RunnerSpec, type Solver } from '../batch/types.js';
+import type { RendererChoice } from '../eval/renderer.js';
+import type { SparsityMethod } from '../pipeline/sparse-model.js';
+import { UsageError } from './errors.js';
+import { fraction, jsonObject, number, positiveInt, size } from './parse.js';
+
+export interface RunnerFlags {
+  pipeline?: string;
+  threads?: number;
+  runner?: string;
+  runnerOptions?: Record<string, unknown>;
+}
+
+export function addRunnerOptions(command: Command): Command {
+  return command
+    .option('--pipeline <name|folder>', 'pipeline name or converted model folder (default: the built-in demo model)')
+    .option('--threads <n>', 'onnxruntime threads per model lane', positiveInt)
+    .addOption(new Option('--runner <module>', 'ES module exporting createRunner(options) to render with instead of the pipeline').hideHelp())
+    .addOption(new Option('--runner-options <json>', 'JSON options passed to --runner').argParser(jsonObject).hideHelp());
+}
+
+/** The runner the flags select; a missing model folder fails here, before any thread starts. */
+export function runnerFrom(flags: RunnerFlags): RunnerSpec {
+  if (flags.runner) return { module: flags.runner, options: flags.runnerOptions ?? {} };
+  checkPipelineArg(flags.pipeline);
+  return defaultRunnerSpec({ ...(flags.pipeline ? { pipeline: flags.pipeline } : {}), ...(flags.threads ? { threads: flags.threads } : {}) });
+}
+
+/** The sparsity methods the pipeline knows (src/pipeline/sparse-model.ts), checked against its type. */
+export const METHODS = ['learned', 'uniform-tokens', 'block-reuse', 'step-skip'] as const satisfies readonly SparsityMethod[];
+
+/** Generation settings shared by every video a command renders (prompt, seed and output come from elsewhere). */
+export interface GenerationFlags {
+  negativePrompt?: string;
+  size?: { width: number; height: number };
+  frames?: number;
+  fps?: number;
+  steps?: number;
+  shift?: number;
+  guidance?: number;
+  solver?: Solver;
+}
+
+/** How a render is sped up: a schedule file, or a budget met by a method. */
+export interface SparsityFlags {
+  schedule?: string;
+  budget?: number;
+  method?: SparsityMethod;
+}
+
+export function addGenerationOptions(command: Command): Command {
+  return command
+    .option('-n, --negative-prompt <text>', 'what the video should avoid')
+    .option('--size <WxH>', 'frame size in pixels, e.g. 832x480', size)
+    .option('--frames <n>', 'number of video frames (4k+1, e.g. 17, 33, 81)', positiveInt)
+    .option('--fps <n>', 'frames per second of the video', number)
+    .option('--steps <n>', 'denoising steps', positiveInt)
+    .option('--shift <x>', 'flow-matching timestep shift', number)
+    .option('--guidance <x>', 'classifier-free guidance scale', number)
+    .addOption(new Option('--solver <name>', 'sampler').choices(SOLVERS));
+}
+
+export function addSparsityOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--schedule <file>', 'sparsity schedule JSON').conflicts('budget'))
+    .addOption(new Option('--budget <fraction>', 'FLOPs budget as a fraction of dense, e.g. 0.5').argParser(fraction).conflicts('schedule'))
+    .addOption(new Option('--method <name>', 'how to meet --budget (default learned)').choices(METHODS));
+}
+
+/** The request fields the flags set, checked like a jobs-file line (a problem is a usage error). */
+export function settingsFromFlags(flags: GenerationFlags, sparsity: SparsityFlags = {}): Partial<GenerateRequest> {
+  const settings: Partial<GenerateRequest> = {
+    ...(flags.negativePrompt !== undefined && { negativePrompt: flags.negativePrompt }),
+    ...(flags.size && { width: flags.size.width, height: flags.size.height }),
+    ...(flags.frames !== undefined && { frames: flags.frames }),
+    ...(flags.fps !== undefined && { fps: flags.fps }),
+    ...(flags.steps !== undefined && { steps: flags.steps }),
+    ...(flags.shift !== undefined && { shift: flags.shift }),
+    ...(flags.guidance !== undefined && { guidance: flags.guidance }),
+    ...(flags.solver !== undefined && { solver: flags.solver }),
+    ...(sparsity.schedule !== undefined && { schedule: sparsity.schedule }),
+    ...(sparsity.budget !== undefined && { budget: sparsity.budget }),
+    ...(sparsity.method !== undefined && { method: sparsity.method }),
+  };
+  const problems = requestFieldProblems(settings as Record<string, unknown>);
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+  return settings;
+}
+
+/**
+ * For commands that render in this process (eval, compare): what to render with. A --runner
+ * module is loaded here and released after `body`; a pipeline is loaded by the library.
+ */
+export async function withRendererChoice<T>(flags: RunnerFlags, body: (choice: RendererChoice) => Promise<T>): Promise<T> {
+  const spec = runnerFrom(flags);
+  if (!flags.runner) return body({ ...(flags.pipeline !== undefined && { pipeline: flags.pipeline }), ...(flags.threads !== undefined && { threads: flags.threads }) });
+  const runner = await loadRunner(spec);
+  try {
+    return await body({ runner });
+  } finally {
+    await runner.release?.();
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * `--prompts FILE`: a prompt list as a text file (one prompt a line; blank lines and lines
+ * starting with # are skipped) or a JSON array of strings.
+ */
+import { readFile } from 'node:fs/promises';
+import { UserError } from '../batch/errors.js';
+
+/** The prompts file is missing, unreadable, empty or not in either format. */
+export class PromptsFileError extends UserError {
+  override readonly name: string = 'PromptsFileError';
+}
+
+export function parsePrompts(text: string, file: string): string[] {
+  if (/\.json$/i.test(file) || text.trimStart().startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new PromptsFileError(`prompts file ${file} is not valid JSON (${(err as Error).message}); give a JSON array of strings or one prompt a line`);
+    }
+    if (!Array.isArray(parsed) || parsed.some((p) => typeof p !== 'string' || p.trim() === '')) {
+      throw new PromptsFileError(`prompts file ${file} must hold a JSON array of non-empty strings`);
+    }
+    return parsed as string[];
+  }
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+export async function readPromptsFile(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${(err as Error).message})`;
+    throw new PromptsFileError(`prompts file ${file} ${why}; give a text file with one prompt a line`);
+  }
+  const prompts = parsePrompts(text, file);
+  if (prompts.length === 0) throw new PromptsFileError(`prompts file ${file} holds no prompts; write one prompt a line`);
+  return prompts;
+}

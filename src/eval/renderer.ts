@@ -1,0 +1,30 @@
+/**
+ * Which renderer an evaluation uses: a runner the caller already holds (a loaded `Pipeline`, or
+ * a test runner), or the real pipeline loaded by name or folder through the same loader batch
+ * rendering uses (src/batch/pipeline-runner.ts, which imports src/pipeline/generate.ts).
+ */
+import { createRunner } from '../batch/pipeline-runner.js';
+import type { BatchRunner } from '../batch/types.js';
+
+export interface RendererChoice {
+  /** A renderer already loaded; the caller keeps ownership (it is not closed here). */
+  runner?: BatchRunner;
+  /** Pipeline name or converted model folder to load (default: the built-in demo model). */
+  pipeline?: string;
+  /** onnxruntime intra-op threads when the pipeline is loaded here. */
+  threads?: number;
+}
+
+/** Runs `body` with a renderer, closing it afterwards when it was loaded here. */
+export async function withRenderer<T>(choice: RendererChoice, body: (runner: BatchRunner) => Promise<T>): Promise<T> {
+  if (choice.runner) return body(choice.runner);
+  const runner = await createRunner({
+    ...(choice.pipeline !== undefined ? { pipeline: choice.pipeline } : {}),
+    ...(choice.threads !== undefined ? { threads: choice.threads } : {}),
+  });
+  try {
+    return await body(runner);
+  } finally {
+    await runner.release?.();
+  }
+}

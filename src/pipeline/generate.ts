@@ -1,0 +1,286 @@
+/**
+ * One text-to-video generation, as DESIGN.md's flow describes it: validate the request
+ * against the pipeline, encode the prompts (cached by content), draw seeded noise, denoise
+ * with the dense or the sparse DiT, then decode latent frames on a worker thread straight
+ * into ffmpeg. `denoise` and `finish` are separate so batch runners can overlap one job's
+ * decoding with the next job's denoising.
+ */
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WanDiT } from '../models/wan/dit/runtime.js';
+import { DenseDiT } from '../models/wan/dit/dense.js';
+import { VAE_MANIFEST_FILE, type VaeDecoderManifest } from '../models/wan/vae/convert.js';
+import type { SolverName } from '../sampling/schedule.js';
+import { TextEncoder } from '../text/context.js';
+import { decodeStreamInWorker } from '../video/worker-decode-stream.js';
+import { latentFrames, videoFrameCount } from '../video/decode-stream.js';
+import { encodeChunks, formatOf, type VideoFormat } from '../video/encode.js';
+import type { DecodedChunk } from '../models/wan/vae/chunk-decoder.js';
+import { denoise } from './denoise.js';
+import { readLatentNpy, writeLatentNpy } from './latent-file.js';
+import { resolvePipeline, type ResolvedPipeline } from './definition.js';
+import { sparseModelFor, type SparsityRequest } from './sparse-model.js';
+import type { Latent, VelocityModel } from './types.js';
+
+export interface GenerateRequest extends SparsityRequest {
+  prompt: string;
+  negativePrompt?: string;
+  width?: number;
+  height?: number;
+  /** Video frames; must be 4k+1 (the VAE's temporal stride). */
+  frames?: number;
+  steps?: number;
+  shift?: number;
+  guidance?: number;
+  /** 32-bit seed; a random one is drawn (and reported) when absent. */
+  seed?: number;
+  solver?: SolverName;
+  output: string;
+  format?: VideoFormat;
+  fps?: number;
+  /** Also write the final latent as `<output>.latent.npy`. */
+  saveLatent?: boolean;
+  /** Start from this noise (.npy, C×F×H×W) instead of seeded noise. */
+  noise?: string;
+}
+
+/** A request with every default filled in. */
+export type ResolvedRequest = Required<Omit<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'format'>> &
+  Pick<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method'> & { format: VideoFormat };
+
+export type Phase = 'encode-text' | 'denoise' | 'decode' | 'encode-video';
+
+export interface Progress {
+  phase: Phase;
+  done: number;
+  total: number;
+}
+
+export interface RunOptions {
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+}
+
+export interface DenoisedJob {
+  request: ResolvedRequest;
+  latent: Latent;
+  timings: Record<string, number>;
+  /** FLOPs of the DiT run relative to dense (1 for dense). */
+  flopsRatio: number;
+}
+
+export interface GenerateResult {
+  output: string;
+  sidecar: string | null;
+  latent: string | null;
+  seed: number;
+  frames: number;
+  timings: Record<string, number>;
+  flopsRatio: number;
+}
+
+export class GenerateRequestError extends Error {
+  override name = 'GenerateRequestError';
+}
+
+export class GenerationAbortedError extends Error {
+  override name = 'GenerationAbortedError';
+  constructor(phase: Phase) {
+    super(`generation was cancelled during ${phase}; nothing was written`);
+  }
+}
+
+export interface PipelineLoadOptions {
+  /** Intra-op threads for each onnxruntime session (default 2). */
+  threads?: number;
+}
+
+export class Pipeline {
+  private constructor(
+    readonly definition: ResolvedPipeline,
+    readonly dit: WanDiT,
+    readonly text: TextEncoder,
+    readonly vae: VaeDecoderManifest,
+    private readonly threads: number,
+  ) {}
+
+  /** Loads a pipeline: a built-in name (default `wan-demo`), a converted model folder, or a definition file. */
+  static async load(pipeline?: string, options: PipelineLoadOptions = {}): Promise<Pipeline> {
+    const definition = resolvePipeline(pipeline);
+    const threads = options.threads ?? 2;
+    const vae = JSON.parse(readFileSync(join(definition.models.vae, VAE_MANIFEST_FILE), 'utf8')) as VaeDecoderManifest;
+    const text = await TextEncoder.load(definition.models.text, { intraOpThreads: threads });
+    const dit = await WanDiT.load(definition.models.dit, { intraOpThreads: threads });
+    if (text.encoder.config.dim !== dit.config.textDim) {
+      throw new GenerateRequestError(`pipeline ${definition.name}: the text encoder's width ${text.encoder.config.dim} does not match the DiT's text_dim ${dit.config.textDim}; the model folders come from different models`);
+    }
+    return new Pipeline(definition, dit, text, vae, threads);
+  }
+
+  async release(): Promise<void> {
+    await this.dit.release();
+    await this.text.encoder.session.release();
+  }
+
+  /** Fills defaults and checks the request against the model; throws GenerateRequestError. */
+  resolve(req: GenerateRequest): ResolvedRequest {
+    const d = this.definition.defaults;
+    if (typeof req.prompt !== 'string') throw new GenerateRequestError('prompt is missing; give the text to turn into a video');
+    if (!req.output) throw new GenerateRequestError('output is missing; give the path of the video to write');
+    const r: ResolvedRequest = {
+      prompt: req.prompt,
+      negativePrompt: req.negativePrompt ?? d.negativePrompt,
+      width: req.width ?? d.width,
+      height: req.height ?? d.height,
+      frames: req.frames ?? d.frames,
+      steps: req.steps ?? d.steps,
+      shift: req.shift ?? d.shift,
+      guidance: req.guidance ?? d.guidance,
+      seed: req.seed ?? randomInt(0, 2 ** 31),
+      solver: req.solver ?? d.solver,
+      output: req.output,
+      format: formatOf(req.output, req.format),
+      fps: req.fps ?? d.fps,
+      saveLatent: req.saveLatent ?? false,
+      noise: req.noise,
+      schedule: req.schedule,
+      budget: req.budget,
+      method: req.method,
+    };
+    const stride = this.vae.config.spatialScale * this.dit.config.patchSize[1];
+    for (const [name, v] of [['width', r.width], ['height', r.height]] as const) {
+      if (!Number.isInteger(v) || v <= 0 || v % stride !== 0) {
+        throw new GenerateRequestError(`${name} ${v} does not fit the model: it must be a positive multiple of ${stride} (VAE stride ${this.vae.config.spatialScale} × patch ${this.dit.config.patchSize[1]}), e.g. ${Math.max(stride, Math.round(v / stride) * stride)}`);
+      }
+    }
+    const t = this.vae.config.temporalScale;
+    if (!Number.isInteger(r.frames) || r.frames < 1 || (r.frames - 1) % t !== 0) {
+      throw new GenerateRequestError(`frames ${r.frames} does not fit the model: it must be ${t}k+1 (1, ${t + 1}, ${2 * t + 1}, ...), e.g. ${Math.max(1, Math.round((r.frames - 1) / t)) * t + 1}`);
+    }
+    if (!Number.isInteger(r.steps) || r.steps < 1 || r.steps > 1000) throw new GenerateRequestError(`steps ${r.steps} must be an integer from 1 to 1000`);
+    if (!(r.shift > 0)) throw new GenerateRequestError(`shift ${r.shift} must be positive (Wan2.1 uses 5 for t2v)`);
+    if (!Number.isFinite(r.guidance) || r.guidance < 0) throw new GenerateRequestError(`guidance ${r.guidance} must be a number ≥ 0 (1 turns guidance off; Wan2.1 uses 5)`);
+    if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed >= 2 ** 32) throw new GenerateRequestError(`seed ${r.seed} must be an integer from 0 to 4294967295`);
+    if (!(r.fps > 0)) throw new GenerateRequestError(`fps ${r.fps} must be positive`);
+    return r;
+  }
+
+  /** The latent shape (C, F, H, W) a request produces. */
+  latentShape(r: Pick<ResolvedRequest, 'width' | 'height' | 'frames'>): Latent['shape'] {
+    const s = this.vae.config.spatialScale;
+    return [this.dit.config.inDim, (r.frames - 1) / this.vae.config.temporalScale + 1, r.height / s, r.width / s];
+  }
+
+  /** Text encoding and denoising: everything before the VAE. */
+  async denoise(req: GenerateRequest, options: RunOptions = {}): Promise<DenoisedJob> {
+    const r = this.resolve(req);
+    const { onProgress, signal } = options;
+    const timings: Record<string, number> = {};
+    const shape = this.latentShape(r);
+
+    let t0 = performance.now();
+    onProgress?.({ phase: 'encode-text', done: 0, total: 1 });
+    const cond = await this.text.encode(r.prompt);
+    const uncond = r.guidance !== 1 ? await this.text.encode(r.negativePrompt) : undefined;
+    onProgress?.({ phase: 'encode-text', done: 1, total: 1 });
+    timings.textMs = performance.now() - t0;
+    if (signal?.aborted) throw new GenerationAbortedError('encode-text');
+
+    const noise = r.noise ? noiseFromFile(r.noise, shape) : { seed: r.seed, shape };
+    const { model, flopsRatio } = await this.velocityModel(r, shape);
+    t0 = performance.now();
+    onProgress?.({ phase: 'denoise', done: 0, total: r.steps });
+    let latent: Latent;
+    try {
+      latent = await denoise({
+        model, noise, cond, uncond, steps: r.steps, shift: r.shift, guidance: r.guidance, solver: r.solver, signal,
+        onStep: (p) => onProgress?.({ phase: 'denoise', done: p.step + 1, total: r.steps }),
+      });
+    } catch (e) {
+      if (signal?.aborted) throw new GenerationAbortedError('denoise');
+      throw e;
+    }
+    timings.denoiseMs = performance.now() - t0;
+    return { request: r, latent, timings, flopsRatio };
+  }
+
+  /** VAE decode on a worker thread, streamed into the encoder; the output appears only when complete. */
+  async finish(job: DenoisedJob, options: RunOptions = {}): Promise<GenerateResult> {
+    const { request: r, latent } = job;
+    const { onProgress, signal } = options;
+    const timings = { ...job.timings };
+    const totalFrames = videoFrameCount(latent.shape[1], this.vae.config.temporalScale);
+    const t0 = performance.now();
+    const chunks = decodeStreamInWorker(this.definition.models.vae, latentFrames(latent), { height: latent.shape[2], width: latent.shape[3] }, { intraOpThreads: this.threads });
+    const result = await encodeChunks(withProgress(chunks, totalFrames, onProgress, signal), {
+      output: r.output,
+      format: r.format,
+      fps: r.fps,
+      settings: settingsOf(this, r, job.flopsRatio),
+    });
+    timings.decodeEncodeMs = performance.now() - t0;
+    let latentPath: string | null = null;
+    if (r.saveLatent) {
+      latentPath = `${r.output}.latent.npy`;
+      writeLatentNpy(latentPath, latent);
+    }
+    return { output: result.output, sidecar: result.sidecar, latent: latentPath, seed: r.seed, frames: result.frames, timings, flopsRatio: job.flopsRatio };
+  }
+
+  async generate(req: GenerateRequest, options: RunOptions = {}): Promise<GenerateResult> {
+    return this.finish(await this.denoise(req, options), options);
+  }
+
+  info(): Record<string, unknown> {
+    return {
+      pipeline: this.definition.name,
+      definition: this.definition.file,
+      models: this.definition.models,
+      defaults: this.definition.defaults,
+      dit: this.dit.config,
+      vae: this.vae.config,
+      text: this.text.encoder.config,
+      schedules: this.definition.schedules ?? {},
+    };
+  }
+
+  private async velocityModel(r: ResolvedRequest, shape: Latent['shape']): Promise<{ model: VelocityModel; flopsRatio: number }> {
+    const sparse = await sparseModelFor(this.dit, r, shape, this.definition);
+    return sparse ?? { model: new DenseDiT(this.dit), flopsRatio: 1 };
+  }
+}
+
+function noiseFromFile(path: string, shape: Latent['shape']): Latent {
+  const latent = readLatentNpy(path);
+  if (latent.shape.join() !== shape.join()) {
+    throw new GenerateRequestError(`${path} holds noise of shape [${latent.shape}] but this request needs [${shape}]; match the size and frames to the noise or drop --noise`);
+  }
+  return latent;
+}
+
+/** The settings embedded in the container metadata and the sidecar JSON. */
+function settingsOf(p: Pipeline, r: ResolvedRequest, flopsRatio: number): Record<string, unknown> {
+  return {
+    generator: 'diffsparse',
+    pipeline: p.definition.name,
+    prompt: r.prompt,
+    negativePrompt: r.negativePrompt,
+    width: r.width, height: r.height, frames: r.frames, fps: r.fps,
+    steps: r.steps, shift: r.shift, guidance: r.guidance, solver: r.solver, seed: r.seed,
+    noise: r.noise ?? null,
+    schedule: r.schedule ?? null, budget: r.budget ?? null, method: r.method ?? null,
+    flopsRatio,
+  };
+}
+
+async function* withProgress(chunks: AsyncIterable<DecodedChunk>, total: number, onProgress: RunOptions['onProgress'], signal?: AbortSignal): AsyncGenerator<DecodedChunk> {
+  let done = 0;
+  onProgress?.({ phase: 'decode', done, total });
+  for await (const chunk of chunks) {
+    if (signal?.aborted) throw new GenerationAbortedError('decode');
+    done += chunk.frames;
+    onProgress?.({ phase: 'decode', done, total });
+    yield chunk;
+  }
+}

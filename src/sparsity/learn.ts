@@ -1,0 +1,329 @@
+/**
+ * Learning schedules on the target model, training-free (DiffSparse learns its cost table by
+ * back-propagating an LPIPS loss through sampling; without a differentiable runtime we
+ * measure it instead, reference §5.6):
+ *
+ * 1. Calibration: for every cell of (step, layer) slots and every level below 1, one
+ *    generation with only that cell sparsified; its cost is the squared relative L2 error
+ *    of the final latent against the dense run with the same noise and prompts, spread
+ *    evenly over the cell's slots. Cells group steps and layers (`grouping`) because one
+ *    generation per slot and level is too many on a real model. Step 0 is always dense:
+ *    the caches are empty before it.
+ * 2. Solve the budgeted DP on that table.
+ * 3. Refinement with the solver in the loop: run the solved schedule; for every cell it
+ *    sparsifies, run it again with that cell dense to measure the cell's contribution in
+ *    context; rescale that cell's costs towards the measured contribution; solve again.
+ *    The best schedule measured (lowest final-latent error) is kept.
+ * Squared errors are used because independent perturbations add in squared norm.
+ */
+import { denoise } from '../pipeline/denoise.js';
+import type { Latent, TextContext } from '../pipeline/types.js';
+import type { SolverName } from '../sampling/schedule.js';
+import type { WanDiT } from '../models/wan/dit/runtime.js';
+import { SparseDiT, type SparseDiTOptions, type SparsePlan } from './executor.js';
+import { denseBlockFlops, generationFlops, levelFlops, type AttentionVariant, type FlopsShape } from './flops.js';
+import { DEFAULT_LEVELS, makeSchedule, type Schedule, type ScheduleModel } from './schedule.js';
+import { solveLevelSchedule } from './solver.js';
+
+/** cost[step][layer][levelIndex]. */
+export type CostTable = Float64Array[][];
+
+/** Cost that keeps the solver away from a level (finite so the DP stays well defined). */
+export const FORBIDDEN_COST = 1e6;
+
+export interface Grouping {
+  /** Steps per calibration cell (step 0 is always on its own and dense). */
+  steps: number;
+  /** Layers per calibration cell. */
+  layers: number;
+}
+
+export interface Cell {
+  steps: number[];
+  layers: number[];
+}
+
+/** Cells of `grouping` covering steps 1..T−1 and every layer. */
+export function calibrationCells(steps: number, layers: number, grouping: Grouping): Cell[] {
+  const cells: Cell[] = [];
+  for (let t0 = 1; t0 < steps; t0 += grouping.steps)
+    for (let l0 = 0; l0 < layers; l0 += grouping.layers)
+      cells.push({
+        steps: Array.from({ length: Math.min(grouping.steps, steps - t0) }, (_, i) => t0 + i),
+        layers: Array.from({ length: Math.min(grouping.layers, layers - l0) }, (_, i) => l0 + i),
+      });
+  return cells;
+}
+
+/** A cost table with level 1 free everywhere and step 0 forced dense. */
+export function emptyCostTable(steps: number, layers: number, levels: readonly number[]): CostTable {
+  return Array.from({ length: steps }, (_, t) =>
+    Array.from({ length: layers }, () => Float64Array.from(levels, (v) => (v >= 1 ? 0 : t === 0 ? FORBIDDEN_COST : 0))),
+  );
+}
+
+/**
+ * A model-free prior: the cost of recomputing a share s of the tokens is (1 − s)², weighted
+ * up for early steps (Wan's early steps are the fragile ones). Used where no calibration
+ * exists (speed benchmarks, a first guess).
+ */
+export function priorCostTable(steps: number, layers: number, levels: readonly number[] = DEFAULT_LEVELS): CostTable {
+  const table = emptyCostTable(steps, layers, levels);
+  for (let t = 1; t < steps; t++)
+    for (let l = 0; l < layers; l++) levels.forEach((v, s) => v < 1 && (table[t][l][s] = (1 - v) ** 2 * (1 + 2 * (1 - t / steps))));
+  return table;
+}
+
+/** One generation setting used for calibration: noise and the two contexts. */
+export interface LearnCase {
+  noise: Latent;
+  cond: TextContext;
+  uncond?: TextContext;
+}
+
+export interface Sampling {
+  steps: number;
+  shift: number;
+  guidance: number;
+  solver: SolverName;
+}
+
+/** Runs a plan on every case and returns the final latents. */
+export type PlanRunner = (plan: SparsePlan) => Promise<Float32Array[]>;
+
+/** A runner over the WanDiT stages with the real sampler loop. */
+export function sparseRunner(dit: WanDiT, cases: readonly LearnCase[], sampling: Sampling, options: SparseDiTOptions = {}): PlanRunner {
+  return async (plan) => {
+    const model = await SparseDiT.create(dit, plan, options);
+    try {
+      const out: Float32Array[] = [];
+      for (const c of cases) {
+        model.reset();
+        out.push((await denoise({ model, noise: c.noise, cond: c.cond, uncond: c.uncond, ...sampling })).data);
+      }
+      return out;
+    } finally {
+      await model.release();
+    }
+  };
+}
+
+/** ‖a − b‖² / ‖b‖². */
+export function squaredRelError(a: Float32Array, b: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i] - b[i];
+    num += d * d;
+    den += b[i] * b[i];
+  }
+  return num / Math.max(den, 1e-30);
+}
+
+const meanError = (outs: Float32Array[], refs: Float32Array[]): number => outs.reduce((a, o, i) => a + squaredRelError(o, refs[i]), 0) / outs.length;
+
+export interface LearnProblem {
+  steps: number;
+  layers: number;
+  levels?: readonly number[];
+  attention?: AttentionVariant;
+  shape: FlopsShape;
+  /** Generation FLOPs budget as a fraction of dense (both CFG branches, head included). */
+  budget: number;
+  branches?: number;
+}
+
+const denseTable = (steps: number, layers: number): number[][] => Array.from({ length: steps }, () => new Array<number>(layers).fill(1));
+const planOf = (table: number[][], attention: AttentionVariant): SparsePlan => ({ table, attention, reuse: 'module-outputs' });
+
+export interface CalibrationResult {
+  cost: CostTable;
+  /** Generations run. */
+  runs: number;
+}
+
+/** Step 1: measure the cost table, cell by cell. */
+export async function calibrateCostTable(p: LearnProblem, run: PlanRunner, reference: Float32Array[], grouping: Grouping, onProgress?: (done: number, total: number) => void): Promise<CalibrationResult> {
+  const levels = p.levels ?? DEFAULT_LEVELS;
+  const attention = p.attention ?? 'reuse';
+  const cost = emptyCostTable(p.steps, p.layers, levels);
+  const cells = calibrationCells(p.steps, p.layers, grouping);
+  const sparseLevels = levels.map((v, s) => [v, s] as const).filter(([v]) => v < 1);
+  const total = cells.length * sparseLevels.length;
+  let runs = 0;
+  for (const cell of cells)
+    for (const [v, s] of sparseLevels) {
+      const table = denseTable(p.steps, p.layers);
+      for (const t of cell.steps) for (const l of cell.layers) table[t][l] = v;
+      const err = meanError(await run(planOf(table, attention)), reference);
+      const perSlot = err / (cell.steps.length * cell.layers.length);
+      for (const t of cell.steps) for (const l of cell.layers) cost[t][l][s] = perSlot;
+      onProgress?.(++runs, total);
+    }
+  // keep costs monotone in the level: recomputing more tokens should never be dearer
+  for (const row of cost)
+    for (const c of row)
+      for (let s = c.length - 2; s >= 0; s--) if (levels[s] < 1 && c[s] < c[s + 1]) c[s] = c[s + 1];
+  return { cost, runs };
+}
+
+export interface SolvedTable {
+  table: number[][];
+  flopsRatio: number;
+}
+
+/** Step 2: the DP under the generation budget (the fixed head/embedding FLOPs are taken off first). */
+export function solveForBudget(p: LearnProblem, cost: CostTable): SolvedTable {
+  const levels = p.levels ?? DEFAULT_LEVELS;
+  const attention = p.attention ?? 'reuse';
+  const branches = p.branches ?? 2;
+  const dense = generationFlops(p.shape, denseTable(p.steps, p.layers), attention, branches);
+  const fixed = dense.dense - dense.denseBlocks;
+  const blockBudget = (p.budget * dense.dense - fixed) / branches;
+  const sol = solveLevelSchedule({
+    steps: p.steps,
+    layers: p.layers,
+    levels,
+    cost,
+    levelFlops: levels.map((v) => levelFlops(p.shape, v, attention)),
+    denseBlockFlops: denseBlockFlops(p.shape).total,
+    blockFlopsBudget: Math.max(0, blockBudget),
+  });
+  return { table: sol.table, flopsRatio: generationFlops(p.shape, sol.table, attention, branches).ratio };
+}
+
+export interface RefineStep {
+  iteration: number;
+  flopsRatio: number;
+  /** Mean squared relative L2 error of the final latent. */
+  error: number;
+  runs: number;
+}
+
+export interface RefineResult {
+  table: number[][];
+  flopsRatio: number;
+  error: number;
+  cost: CostTable;
+  history: RefineStep[];
+}
+
+/** Step 3: refine the table against the final-sample error of the solved schedule. */
+export async function refineCostTable(p: LearnProblem, run: PlanRunner, reference: Float32Array[], initial: CostTable, grouping: Grouping, iterations: number, rate = 0.7): Promise<RefineResult> {
+  const attention = p.attention ?? 'reuse';
+  const cost = initial.map((row) => row.map((c) => c.slice()));
+  const cells = calibrationCells(p.steps, p.layers, grouping);
+  const history: RefineStep[] = [];
+  let best: RefineResult | null = null;
+  for (let it = 0; it <= iterations; it++) {
+    const solved = solveForBudget(p, cost);
+    const error = meanError(await run(planOf(solved.table, attention)), reference);
+    let runs = 1;
+    if (!best || error < best.error) best = { table: solved.table, flopsRatio: solved.flopsRatio, error, cost: [], history };
+    if (it < iterations) {
+      for (const cell of cells) {
+        const sparse = cell.steps.some((t) => cell.layers.some((l) => solved.table[t][l] < 1));
+        if (!sparse) continue;
+        const table = solved.table.map((r) => r.slice());
+        for (const t of cell.steps) for (const l of cell.layers) table[t][l] = 1;
+        const without = meanError(await run(planOf(table, attention)), reference);
+        runs++;
+        const contribution = Math.max(error - without, 0);
+        let predicted = 0;
+        for (const t of cell.steps) for (const l of cell.layers) predicted += cost[t][l][(p.levels ?? DEFAULT_LEVELS).indexOf(solved.table[t][l])];
+        const eps = 1e-12;
+        const ratio = Math.max(contribution, eps) / Math.max(predicted, eps);
+        const factor = Math.exp(rate * Math.log(Math.min(Math.max(ratio, 1e-3), 1e3)));
+        for (const t of cell.steps) for (const l of cell.layers) for (let s = 0; s < cost[t][l].length; s++) if (cost[t][l][s] > 0 && cost[t][l][s] < FORBIDDEN_COST) cost[t][l][s] *= factor;
+      }
+    }
+    history.push({ iteration: it, flopsRatio: solved.flopsRatio, error, runs });
+  }
+  return { ...best!, cost, history };
+}
+
+export interface LearnScheduleOptions extends LearnProblem {
+  model: ScheduleModel;
+  sampling: Sampling;
+  tokenGrid: Schedule['tokenGrid'];
+  run: PlanRunner;
+  /** Final latents of the dense run for each case (computed with `run` when omitted). */
+  reference?: Float32Array[];
+  grouping: Grouping;
+  iterations?: number;
+  /** Describes the cases (prompts, seeds) for the fidelity record. */
+  casesDescription: string;
+  onProgress?: (phase: 'calibrate' | 'refine', done: number, total: number) => void;
+  /** Reuse a calibrated table (e.g. across budgets) instead of measuring it again. */
+  calibrated?: CostTable;
+}
+
+export interface LearnedSchedule {
+  schedule: Schedule;
+  cost: CostTable;
+  calibrated: CostTable;
+  history: RefineStep[];
+  runs: number;
+}
+
+/** Calibrate, solve, refine, and wrap the best schedule as a schedule document. */
+export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSchedule> {
+  const attention = o.attention ?? 'reuse';
+  const reference = o.reference ?? (await o.run(planOf(denseTable(o.steps, o.layers), attention)));
+  let runs = o.reference ? 0 : 1;
+  let calibrated = o.calibrated;
+  if (!calibrated) {
+    const c = await calibrateCostTable(o, o.run, reference, o.grouping, (d, t) => o.onProgress?.('calibrate', d, t));
+    calibrated = c.cost;
+    runs += c.runs;
+  }
+  const iterations = o.iterations ?? 3;
+  const refined = await refineCostTable(o, o.run, reference, calibrated, o.grouping, iterations);
+  runs += refined.history.reduce((a, h) => a + h.runs, 0);
+  const schedule = makeSchedule({
+    model: o.model,
+    sampling: { steps: o.steps, solver: o.sampling.solver, shift: o.sampling.shift, guidance: o.sampling.guidance },
+    tokenGrid: o.tokenGrid,
+    levels: o.levels ?? DEFAULT_LEVELS,
+    attention,
+    reuse: 'module-outputs',
+    table: refined.table,
+    flopsRatio: refined.flopsRatio,
+    provenance: {
+      kind: iterations > 0 ? 'learned' : 'calibrated',
+      method: `calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP, ${iterations} solver-in-the-loop refinement iteration(s)`,
+      budget: o.budget,
+    },
+    fidelity: { latentRelL2: Math.sqrt(refined.error), how: `RMS over cases of the final-latent relative L2 error vs the dense run with the same noise and prompts; ${o.casesDescription}` },
+  });
+  return { schedule, cost: refined.cost, calibrated, history: refined.history, runs };
+}
+
+export interface HeuristicScheduleOptions extends LearnProblem {
+  model: ScheduleModel;
+  sampling: Sampling;
+  tokenGrid: Schedule['tokenGrid'];
+  /** A cost table to solve instead of the model-free prior (e.g. one saved from calibration). */
+  cost?: CostTable;
+}
+
+/** Solves a schedule for a budget without running the model (prior cost table unless given). */
+export function solveSchedule(o: HeuristicScheduleOptions): Schedule {
+  const levels = o.levels ?? DEFAULT_LEVELS;
+  const solved = solveForBudget(o, o.cost ?? priorCostTable(o.steps, o.layers, levels));
+  return makeSchedule({
+    model: o.model,
+    sampling: { steps: o.steps, solver: o.sampling.solver, shift: o.sampling.shift, guidance: o.sampling.guidance },
+    tokenGrid: o.tokenGrid,
+    levels,
+    attention: o.attention ?? 'reuse',
+    reuse: 'module-outputs',
+    table: solved.table,
+    flopsRatio: solved.flopsRatio,
+    provenance: {
+      kind: o.cost ? 'calibrated' : 'heuristic',
+      method: o.cost ? 'budgeted DP on a given cost table' : 'budgeted DP on the prior cost table (1 − level)² weighted towards early steps; step 0 dense',
+      budget: o.budget,
+    },
+  });
+}

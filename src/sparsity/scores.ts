@@ -1,0 +1,115 @@
+/**
+ * Token scoring and selection (ToCa / DuCa signals, reference §2.1, §2.2, §5.3). A token's
+ * score is a weighted sum of signals, each rescaled to [0, 1] over the tokens so the weights
+ * are comparable:
+ *
+ * - attention: self-attention influence, Σ over queries and heads of the softmax column a
+ *   token receives (ToCa s1), from the last dense pass (see attentionScore.ts);
+ * - value: DuCa's V-norm score Σ_h (1 − ‖v_h‖): tokens with small value norms score high;
+ * - staleness: forwards since the token was last recomputed (ToCa s3);
+ * then a spread bonus: within each cell of the grid (per frame 2×2 by default), the best
+ * token gets + bonus·its score (ToCa s4), so fresh tokens cover the whole picture.
+ * Top-k breaks ties by the lower token index, so selection is deterministic.
+ */
+import type { TokenGrid } from './cache.js';
+
+export interface ScoreWeights {
+  attention: number;
+  value: number;
+  staleness: number;
+  /** Spread bonus factor (ToCa uses 0.6); 0 disables it. */
+  spread: number;
+  /** Cell of the spread bonus in (frames, rows, columns). */
+  spreadCell: [number, number, number];
+}
+
+export const DEFAULT_SCORE_WEIGHTS: Readonly<ScoreWeights> = {
+  attention: 1,
+  value: 0.5,
+  staleness: 0.25,
+  spread: 0.6,
+  spreadCell: [1, 2, 2],
+};
+
+/** Rescales to [0, 1] (min → 0, max → 1); a constant signal becomes all zeros. */
+export function rescale(x: ArrayLike<number>): Float32Array {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < x.length; i++) {
+    lo = Math.min(lo, x[i]);
+    hi = Math.max(hi, x[i]);
+  }
+  const out = new Float32Array(x.length);
+  const span = hi - lo;
+  if (!(span > 0)) return out;
+  for (let i = 0; i < x.length; i++) out[i] = (x[i] - lo) / span;
+  return out;
+}
+
+/** DuCa's value-norm signal Σ_h (1 − ‖v_h‖) per token from v [N, D] with `heads` heads. */
+export function valueNormSignal(v: Float32Array, tokens: number, heads: number): Float32Array {
+  const dim = v.length / tokens;
+  const hd = dim / heads;
+  const out = new Float32Array(tokens);
+  for (let i = 0; i < tokens; i++) {
+    let s = 0;
+    for (let h = 0; h < heads; h++) {
+      let sq = 0;
+      const o = i * dim + h * hd;
+      for (let j = 0; j < hd; j++) sq += v[o + j] * v[o + j];
+      s += 1 - Math.sqrt(sq);
+    }
+    out[i] = s;
+  }
+  return out;
+}
+
+export interface ScoreInputs {
+  age: ArrayLike<number>;
+  attention?: ArrayLike<number> | null;
+  value?: ArrayLike<number> | null;
+}
+
+/** The combined score per token, spread bonus included. */
+export function tokenScores(inputs: ScoreInputs, grid: TokenGrid, weights: ScoreWeights = DEFAULT_SCORE_WEIGHTS): Float32Array {
+  const n = inputs.age.length;
+  const score = new Float32Array(n);
+  const addSignal = (signal: ArrayLike<number> | null | undefined, w: number): void => {
+    if (!signal || w === 0) return;
+    const r = rescale(signal);
+    for (let i = 0; i < n; i++) score[i] += w * r[i];
+  };
+  addSignal(inputs.attention, weights.attention);
+  addSignal(inputs.value, weights.value);
+  addSignal(inputs.age, weights.staleness);
+  if (weights.spread > 0) applySpreadBonus(score, grid, weights.spreadCell, weights.spread);
+  return score;
+}
+
+/** In each (cf × ch × cw) cell of the grid, the highest-scoring token gets + bonus·score (in place). */
+export function applySpreadBonus(score: Float32Array, grid: TokenGrid, cell: [number, number, number], bonus: number): void {
+  const { frames: F, height: H, width: W } = grid;
+  const [cf, ch, cw] = cell;
+  for (let f0 = 0; f0 < F; f0 += cf)
+    for (let h0 = 0; h0 < H; h0 += ch)
+      for (let w0 = 0; w0 < W; w0 += cw) {
+        let best = -1;
+        for (let f = f0; f < Math.min(F, f0 + cf); f++)
+          for (let h = h0; h < Math.min(H, h0 + ch); h++)
+            for (let w = w0; w < Math.min(W, w0 + cw); w++) {
+              const i = (f * H + h) * W + w;
+              if (best < 0 || score[i] > score[best]) best = i;
+            }
+        if (best >= 0) score[best] += bonus * score[best];
+      }
+}
+
+/** Indices of the k highest scores, ascending; ties go to the lower index. */
+export function topK(score: ArrayLike<number>, k: number): Int32Array {
+  const n = score.length;
+  if (k >= n) return Int32Array.from({ length: n }, (_, i) => i);
+  if (k <= 0) return new Int32Array(0);
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  order.sort((a, b) => score[b] - score[a] || a - b);
+  return order.subarray(0, k).sort();
+}

@@ -1,0 +1,148 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScheduleFormatError, ScheduleLayerCountError, ScheduleLevelError, ScheduleModelMismatchError } from '../../src/sparsity/errors.js';
+import { generationFlops, type FlopsShape } from '../../src/sparsity/flops.js';
+import { loadSchedule, makeSchedule, saveSchedule, scheduleToJson, type Schedule } from '../../src/sparsity/schedule.js';
+import { drawSchedule, levelColour } from '../../src/sparsity/scheduleDraw.js';
+import { resampleSchedule } from '../../src/sparsity/scheduleResample.js';
+
+const shape: FlopsShape = { dim: 64, ffnDim: 128, textLen: 24, textDim: 48, layers: 3, tokens: 72, patchFeatures: 64, headFeatures: 64, freqDim: 32 };
+
+function sample(table: number[][] = [
+  [1, 1, 1],
+  [0.5, 0.25, 1],
+  [0, 0.75, 0.5],
+  [0.25, 0, 0],
+]): Schedule {
+  return makeSchedule({
+    model: { id: 'wan21-tiny', fingerprint: 'sha256:abc', layers: 3, dim: 64, heads: 4 },
+    sampling: { steps: table.length, solver: 'unipc', shift: 5, guidance: 5 },
+    tokenGrid: { frames: 3, height: 4, width: 6 },
+    table,
+    flopsRatio: generationFlops(shape, table, 'reuse').ratio,
+    provenance: { kind: 'heuristic', method: 'test' },
+  });
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'diffsparse-schedule-'));
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function writeRaw(name: string, text: string): Promise<string> {
+  const file = path.join(dir, name);
+  await fs.writeFile(file, text);
+  return file;
+}
+
+describe('schedule files', () => {
+  it('round-trips through save and load', async () => {
+    const s = sample();
+    const file = path.join(dir, 'a.json');
+    await saveSchedule(s, file);
+    const back = await loadSchedule(file, { modelId: 'wan21-tiny', fingerprint: 'sha256:abc', layers: 3 });
+    expect(back).toEqual(s);
+    expect(scheduleToJson(back)).toBe(scheduleToJson(s));
+    expect((await fs.readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('fails clearly on malformed JSON, wrong format and missing fields', async () => {
+    const bad = await writeRaw('bad.json', '{ "format": ');
+    await expect(loadSchedule(bad)).rejects.toThrow(ScheduleFormatError);
+    await expect(loadSchedule(bad)).rejects.toThrow(/bad\.json: not valid JSON/);
+    const other = await writeRaw('other.json', JSON.stringify({ format: 'something-else' }));
+    await expect(loadSchedule(other)).rejects.toThrow(/not a diffsparse schedule/);
+    const doc = JSON.parse(scheduleToJson(sample()));
+    delete doc.sampling.steps;
+    const missing = await writeRaw('missing.json', JSON.stringify(doc));
+    await expect(loadSchedule(missing)).rejects.toThrow(/"sampling\.steps" must be a positive integer/);
+    const v2 = await writeRaw('v2.json', JSON.stringify({ ...JSON.parse(scheduleToJson(sample())), version: 2 }));
+    await expect(loadSchedule(v2)).rejects.toThrow(/version 2 is not supported/);
+    await expect(loadSchedule(path.join(dir, 'nope.json'))).rejects.toThrow(/cannot be read \(ENOENT\)/);
+  });
+
+  it('rejects a schedule for another model or another layer count', async () => {
+    const file = path.join(dir, 'b.json');
+    await saveSchedule(sample(), file);
+    await expect(loadSchedule(file, { modelId: 'wan21-1.3b' })).rejects.toThrow(ScheduleModelMismatchError);
+    await expect(loadSchedule(file, { modelId: 'wan21-tiny', fingerprint: 'sha256:def' })).rejects.toThrow(/the weights changed/);
+    await expect(loadSchedule(file, { layers: 30 })).rejects.toThrow(ScheduleLayerCountError);
+    const doc = JSON.parse(scheduleToJson(sample()));
+    doc.table[1] = [1, 1];
+    const short = await writeRaw('short.json', JSON.stringify(doc));
+    await expect(loadSchedule(short)).rejects.toThrow(/step 1 has 2 layers but model\.layers is 3/);
+  });
+
+  it('rejects bad levels', async () => {
+    const doc = JSON.parse(scheduleToJson(sample()));
+    doc.table[2][1] = 0.6;
+    await expect(loadSchedule(await writeRaw('lvl.json', JSON.stringify(doc)))).rejects.toThrow(ScheduleLevelError);
+    const doc2 = JSON.parse(scheduleToJson(sample()));
+    doc2.levels = [0, 0.5, 1.5];
+    await expect(loadSchedule(await writeRaw('lvl2.json', JSON.stringify(doc2)))).rejects.toThrow(/level 1\.5 is outside \[0, 1\]/);
+    const doc3 = JSON.parse(scheduleToJson(sample()));
+    doc3.reuse = 'stack-residual';
+    await expect(loadSchedule(await writeRaw('lvl3.json', JSON.stringify(doc3)))).rejects.toThrow(/step 1 is mixed/);
+  });
+});
+
+describe('resampling', () => {
+  it('keeps the schedule unchanged at the same step count', () => {
+    const s = sample();
+    expect(resampleSchedule(s, 4, { flops: shape }).table).toEqual(s.table);
+  });
+
+  it('doubles and halves the step count keeping the FLOPs ratio close', () => {
+    const s = sample();
+    const up = resampleSchedule(s, 8, { flops: shape });
+    expect(up.table).toHaveLength(8);
+    expect(up.sampling.steps).toBe(8);
+    // doubling is exact: every old step becomes two identical new steps
+    expect(up.table).toEqual(s.table.flatMap((r) => [r, r]));
+    // per-prompt FLOPs do not scale with steps, so the ratio moves only slightly
+    expect(up.flopsRatio).toBeCloseTo(s.flopsRatio, 2);
+    const down = resampleSchedule(s, 2, { flops: shape });
+    expect(down.table).toHaveLength(2);
+    expect(Math.abs(down.flopsRatio - s.flopsRatio)).toBeLessThan(0.15);
+    expect(down.fidelity).toBeNull();
+  });
+
+  it('resamples a 50-step schedule to 8 steps within one slot-level of FLOPs', () => {
+    const table = Array.from({ length: 50 }, (_, t) => [0, 1, 2].map((l) => (t < 10 ? 1 : [0, 0.25, 0.5, 0.75, 1][(t * 7 + l * 3) % 5])));
+    const s = sample(table);
+    const r = resampleSchedule(s, 8, { flops: shape });
+    expect(r.table).toHaveLength(8);
+    expect(r.table[0]).toEqual([1, 1, 1]); // the dense opening steps survive
+    // one slot moving one level changes the block FLOPs by at most 1/(8·3) of the total
+    expect(Math.abs(r.flopsRatio - s.flopsRatio)).toBeLessThan(1 / 24);
+  });
+
+  it('keeps whole steps for stack-residual schedules', () => {
+    const table = [1, 0, 0, 1, 0, 1, 0, 0, 1, 0].map((v) => [v, v, v]);
+    const s = { ...sample(table), reuse: 'stack-residual' as const };
+    const r = resampleSchedule(s, 5, { flops: shape });
+    for (const row of r.table) expect(new Set(row).size).toBe(1);
+    expect(r.table.flat().filter((v) => v === 1).length / 3).toBe(2);
+  });
+});
+
+describe('drawing', () => {
+  it('writes a PNG heatmap with one cell per (step, layer) and a legend', async () => {
+    const s = sample();
+    const file = path.join(dir, 'heat.png');
+    await drawSchedule(s, file, { cell: { width: 10, height: 10 } });
+    const png = PNG.sync.read(await fs.readFile(file));
+    const at = (x: number, y: number): number[] => Array.from(png.data.subarray((y * png.width + x) * 4, (y * png.width + x) * 4 + 3));
+    // margin 8: cell (step t, layer l) has its centre at (8 + 10l + 5, 8 + 10t + 5)
+    for (let t = 0; t < 4; t++) for (let l = 0; l < 3; l++) expect(at(8 + 10 * l + 5, 8 + 10 * t + 5)).toEqual(levelColour(s.table[t][l]));
+    // legend swatches under the heatmap, one per level in order
+    const ly = 8 + 40 + 8 + 4;
+    s.levels.forEach((v, i) => expect(at(8 + i * 40 + 10, ly)).toEqual(levelColour(v)));
+  });
+});
