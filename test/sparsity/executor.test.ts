@@ -4,6 +4,11 @@ import { densePlan, SparseDiT, type SparsePlan } from '../../src/sparsity/execut
 import { modulationRows, readBlockModulations } from '../../src/sparsity/modulation.js';
 import { openWeights } from '../../src/weights/index.js';
 import { FIXTURES } from './helpers.js';
+import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { loadSchedule } from '../../src/sparsity/schedule.js';
+import { modelFingerprint } from '../../src/sparsity/modelInfo.js';
+import { planFromSchedule } from '../../src/sparsity/executor.js';
 import { tokenScores, topK } from '../../src/sparsity/scores.js';
 import type { Latent } from '../../src/pipeline/types.js';
 import { generate, loadF32, maxAbsDiff, tinySetup, type TinySetup } from './helpers.js';
@@ -37,6 +42,20 @@ describe('sparse executor on the fixture tiny DiT (UniPC, 8 steps, CFG 5)', () =
     const src = await openWeights(`${FIXTURES}dit/wan21_tiny_dit.safetensors`);
     for (let l = 0; l < LAYERS; l++) expect(Array.from(mods[l])).toEqual(Array.from(await src.readF32(`blocks.${l}.modulation`)));
     await src.close();
+  });
+
+  it('loads the shipped fixture schedules for this model and runs them', async () => {
+    const dir = fileURLToPath(new URL('../../schedules/wan21-tiny-fixture/', import.meta.url));
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const sched = await loadSchedule(dir + f, { modelId: 'wan21-tiny-fixture', fingerprint: modelFingerprint(s.dit), layers: LAYERS });
+      const sparse = await SparseDiT.create(s.dit, planFromSchedule(sched));
+      const out = await generate(s, sparse);
+      expect(out.every(Number.isFinite)).toBe(true);
+      expect(sparse.stats.forcedDense).toBe(0);
+      await sparse.release();
+    }
   });
 
   it('an all-ones schedule reproduces the dense generation bit for bit, for every variant', async () => {
