@@ -2,3 +2,9 @@ export { denoise, DenoiseAbortedError, DenoiseModelOutputError } from './denoise
 export type { DenoiseOptions, DenoiseProgress, SeededNoise } from './denoise.js';
 export { readLatentNpy, writeLatentNpy, LatentFileError } from './latent-file.js';
 export type { Latent, TextContext, VelocityModel, StepInfo, GuidanceBranch } from './types.js';
+export { Pipeline, GenerateRequestError, GenerationAbortedError } from './generate.js';
+export type { GenerateRequest, GenerateResult, DenoisedJob, Progress, Phase, RunOptions, ResolvedRequest, PipelineLoadOptions } from './generate.js';
+export { resolvePipeline, builtInPipelines, PipelineDefinitionError, DEFAULT_PIPELINE } from './definition.js';
+export type { PipelineDefinition, PipelineDefaults } from './definition.js';
+export { SPARSITY_METHODS, SparsityRequestError } from './sparse-model.js';
+export type { SparsityMethod, SparsityRequest } from './sparse-model.js';
