@@ -59,6 +59,8 @@ export interface Progress {
 
 export interface RunOptions {
   onProgress?: (p: Progress) => void;
+  /** Sees the latent after every denoising step (read-only: the loop reuses it). */
+  onStep?: (latent: Float32Array, step: number) => void;
   signal?: AbortSignal;
 }
 
@@ -195,7 +197,10 @@ export class Pipeline {
     try {
       latent = await denoise({
         model, noise, cond, uncond, steps: r.steps, shift: r.shift, guidance: r.guidance, solver: r.solver, signal,
-        onStep: (p) => onProgress?.({ phase: 'denoise', done: p.step + 1, total: r.steps }),
+        onStep: (p) => {
+          options.onStep?.(p.latent, p.step);
+          onProgress?.({ phase: 'denoise', done: p.step + 1, total: r.steps });
+        },
       });
     } catch (e) {
       if (signal?.aborted) throw new GenerationAbortedError('denoise');
