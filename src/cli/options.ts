@@ -53,12 +53,14 @@ export interface SparsityFlags {
   method?: SparsityMethod;
 }
 
-export function addGenerationOptions(command: Command): Command {
-  return command
+/** `video: false` leaves out what only matters to a written video (--fps), for commands that only denoise. */
+export function addGenerationOptions(command: Command, { video = true }: { video?: boolean } = {}): Command {
+  command
     .option('-n, --negative-prompt <text>', 'what the video should avoid')
     .option('--size <WxH>', 'frame size in pixels, e.g. 832x480', size)
-    .option('--frames <n>', 'number of video frames (4k+1, e.g. 17, 33, 81)', positiveInt)
-    .option('--fps <n>', 'frames per second of the video', number)
+    .option('--frames <n>', 'number of video frames (4k+1, e.g. 17, 33, 81)', positiveInt);
+  if (video) command.option('--fps <n>', 'frames per second of the video', number);
+  return command
     .option('--steps <n>', 'denoising steps', positiveInt)
     .option('--shift <x>', 'flow-matching timestep shift', number)
     .option('--guidance <x>', 'classifier-free guidance scale', number)

@@ -91,3 +91,70 @@ describe('diffsparse CLI error paths (built binary)', () => {
     expect(await readdir(out)).toEqual([]); // no video, no staging folder
   });
 });
+
+describe('eval, compare, convert and schedule error paths (built binary)', () => {
+  it('budget outside (0, 1] and an unknown method -> usage error, exit 2', async () => {
+    const budget = await runBinary(['compare', '--prompt', 'a fox', '--budget', '1.5', '-o', path.join(dir, 'cmp')]);
+    expect(budget.code).toBe(2);
+    expectOneClearMessage(budget, /--budget <fraction>.*'1\.5' is invalid\. must be a fraction in \(0, 1\]/);
+    const method = await runBinary(['compare', '--prompt', 'a fox', '--budget', '0.5', '--method', 'teacache', '-o', path.join(dir, 'cmp')]);
+    expect(method.code).toBe(2);
+    expectOneClearMessage(method, /--method <name>.*'teacache' is invalid\. Allowed choices are learned, uniform-tokens, block-reuse, step-skip/);
+    const evalMethod = await runBinary(['eval', '--prompt', 'a fox', '--budget', '0.5', '--method', 'teacache', '-o', path.join(dir, 'ev')]);
+    expect(evalMethod.code).toBe(2);
+    expectOneClearMessage(evalMethod, /'teacache' is invalid\. Allowed choices are learned/);
+  });
+
+  it('compare without variants or with --method but no --budget -> usage error, exit 2', async () => {
+    const none = await runBinary(['compare', '--prompt', 'a fox', '-o', path.join(dir, 'cmp')]);
+    expect(none.code).toBe(2);
+    expectOneClearMessage(none, /^diffsparse: nothing to compare against dense: give --budget F \(repeatable\) and\/or --schedule FILE$/m);
+    const methodOnly = await runBinary(['compare', '--prompt', 'a fox', '--method', 'step-skip', '-o', path.join(dir, 'cmp')]);
+    expect(methodOnly.code).toBe(2);
+    expectOneClearMessage(methodOnly, /^diffsparse: --method says how to meet a --budget/m);
+  });
+
+  it('a missing prompts file -> its name and the fix, exit 1, before any model loads', async () => {
+    const missing = path.join(dir, 'no-prompts.txt');
+    for (const args of [['eval', '--prompts', missing, '-o', path.join(dir, 'ev')], ['compare', '--prompts', missing, '--budget', '0.5', '-o', path.join(dir, 'cmp')]]) {
+      const run = await runBinary(args);
+      expect(run.code).toBe(1);
+      expectOneClearMessage(run, /^diffsparse: prompts file .*no-prompts\.txt does not exist; give a text file with one prompt a line$/m);
+    }
+    const empty = path.join(dir, 'empty-prompts.txt');
+    await writeFile(empty, '# nothing yet\n\n');
+    const run = await runBinary(['eval', '--prompts', empty, '-o', path.join(dir, 'ev')]);
+    expect(run.code).toBe(1);
+    expectOneClearMessage(run, /holds no prompts/);
+  });
+
+  it('eval: unknown dimension -> exit 2; custom prompts with --dimension -> exit 2', async () => {
+    const dim = await runBinary(['eval', '--dimension', 'sharpness', '-o', path.join(dir, 'ev')]);
+    expect(dim.code).toBe(2);
+    expectOneClearMessage(dim, /'sharpness' is invalid\. unknown VBench dimension; one of subject_consistency/);
+    const both = await runBinary(['eval', '--prompt', 'a fox', '--dimension', 'temporal_flickering', '-o', path.join(dir, 'ev')]);
+    expect(both.code).toBe(2);
+    expectOneClearMessage(both, /--dimension picks prompts from the VBench suite/);
+  });
+
+  it('convert: a missing release folder -> exit 1; no output folder -> exit 2', async () => {
+    const missing = await runBinary(['convert', path.join(dir, 'no-release'), path.join(dir, 'out-model')]);
+    expect(missing.code).toBe(1);
+    expectOneClearMessage(missing, /^diffsparse: .*no-release does not exist; point at a Wan2\.1 release folder/m);
+    const noOut = await runBinary(['convert', path.join(dir, 'no-release')]);
+    expect(noOut.code).toBe(2);
+    expectOneClearMessage(noOut, /missing the output folder/);
+  });
+
+  it('schedule learn without prompts and a bad --grouping -> exit 2', async () => {
+    const noPrompts = await runBinary(['schedule', 'learn', '--budget', '0.5', '-o', path.join(dir, 's.json')]);
+    expect(noPrompts.code).toBe(2);
+    expectOneClearMessage(noPrompts, /learning needs calibration prompts/);
+    const badGrouping = await runBinary(['schedule', 'learn', '--prompt', 'a fox', '--budget', '0.5', '--grouping', '2', '-o', path.join(dir, 's.json')]);
+    expect(badGrouping.code).toBe(2);
+    expectOneClearMessage(badGrouping, /must be STEPSxLAYERS/);
+    const budget = await runBinary(['schedule', 'solve', '--budget', '0', '-o', path.join(dir, 's.json')]);
+    expect(budget.code).toBe(2);
+    expectOneClearMessage(budget, /must be a fraction in \(0, 1\]/);
+  });
+});

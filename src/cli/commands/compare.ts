@@ -33,7 +33,7 @@ interface CompareFlags extends RunnerFlags, GenerationFlags {
 }
 
 function method(value: string): Method {
-  if (!(METHODS as readonly string[]).includes(value)) throw new InvalidArgumentError(`unknown method; one of ${METHODS.join(', ')}.`);
+  if (!(METHODS as readonly string[]).includes(value)) throw new InvalidArgumentError(`Allowed choices are ${METHODS.join(', ')}.`);
   return value as Method;
 }
 

@@ -77,7 +77,7 @@ Examples:
   $ diffsparse eval --prompts my-prompts.txt -o eval/dense --samples 2 --steps 30
   $ diffsparse eval --dimension temporal_flickering --limit 10 -o eval/flicker --budget 0.5
   $ diffsparse eval -o eval/full --batch   # the whole VBench suite, resumable
-  $ diffsparse eval -o eval/full --vbench-results eval/full/results/*_eval_results.json --report eval/full/report.html`,
+  $ diffsparse eval -o eval/full --vbench-results vbench/results_eval_results.json --report eval/full/report.html`,
   );
   command.action(async (flags: EvalFlags) => {
     const prompts = await customPrompts(flags);
@@ -89,6 +89,7 @@ Examples:
     const onEvent = (e: EvalEvent): void => {
       if (e.type === 'plan') progress.line(`${e.total} video(s) planned, ${e.present} already in ${path.join(flags.outDir, 'videos')}`);
       else if (e.type === 'render') progress.line(`[${e.done + 1}/${e.todo}] ${e.job.fileName} (seed ${e.job.seed})`);
+      else if (e.type === 'rendered') progress.line(`${e.job.fileName}: done in ${formatDuration(e.wallMs)}`);
       else if (e.type === 'failed') progress.line(`${e.job.fileName}: FAILED: ${e.error.message}`);
       else if (e.type === 'metrics' && !measuring) {
         measuring = true;

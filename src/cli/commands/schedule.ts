@@ -1,7 +1,75 @@
-/** `diffsparse schedule show|draw|resample`: inspect and adapt sparsity schedules. */
-import { Command } from 'commander';
+/** `diffsparse schedule show|draw|resample|solve|learn`: inspect, adapt, solve and learn sparsity schedules. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { AttentionVariant } from '../../sparsity/flops.js';
+import type { CostTable } from '../../sparsity/learn.js';
+import type { Schedule } from '../../sparsity/schedule.js';
 import { printJson, type CliContext } from '../context.js';
-import { positiveInt } from '../parse.js';
+import { UsageError } from '../errors.js';
+import { addGenerationOptions, settingsFromFlags, type GenerationFlags } from '../options.js';
+import { collect, fraction, positiveInt, seedValue, text } from '../parse.js';
+import { formatDuration } from '../progress.js';
+import { readPromptsFile } from '../prompts-file.js';
+
+const ATTENTION = ['reuse', 'fresh-kv', 'cached-kv'] as const satisfies readonly AttentionVariant[];
+
+interface SolveFlags extends GenerationFlags {
+  pipeline?: string;
+  threads?: number;
+  budget: number;
+  attention: AttentionVariant;
+  cost?: string;
+  output: string;
+  draw?: string;
+  json?: boolean;
+}
+
+interface LearnFlags extends Omit<SolveFlags, 'cost'> {
+  prompt?: string[];
+  prompts?: string;
+  seeds: number[];
+  grouping: { steps: number; layers: number };
+  iterations: number;
+  cost?: string;
+  saveCost?: string;
+}
+
+/** "1,2,3" → [1, 2, 3]. */
+function seedList(value: string): number[] {
+  return value.split(',').map((v) => seedValue(v));
+}
+
+/** "2x1" → cells of 2 steps × 1 layer. */
+function grouping(value: string): { steps: number; layers: number } {
+  const m = /^\s*(\d+)\s*[xX×]\s*(\d+)\s*$/.exec(value);
+  if (!m || Number(m[1]) <= 0 || Number(m[2]) <= 0) throw new InvalidArgumentError('must be STEPSxLAYERS, e.g. 2x1 (calibration cells of 2 steps by 1 layer).');
+  return { steps: Number(m[1]), layers: Number(m[2]) };
+}
+
+/** Flags both solve and learn take: the pipeline and setting the schedule is for, the budget, the output. */
+function addTargetOptions(command: Command): Command {
+  command
+    .option('--pipeline <name|folder>', 'pipeline name or converted model folder (default: the built-in demo model)')
+    .option('--threads <n>', 'onnxruntime threads', positiveInt)
+    .requiredOption('--budget <fraction>', 'generation FLOPs budget as a fraction of dense, e.g. 0.5', fraction)
+    .addOption(new Option('--attention <variant>', 'how sparse blocks treat self-attention').choices(ATTENTION).default('reuse'))
+    .requiredOption('-o, --output <file>', 'schedule JSON to write')
+    .option('--draw <png>', 'also draw the schedule as a PNG heatmap')
+    .option('--json', 'print the schedule summary as JSON');
+  return addGenerationOptions(command, { video: false });
+}
+
+async function writeSchedule(ctx: CliContext, schedule: Schedule, flags: { output: string; draw?: string; json?: boolean }, extra: Record<string, unknown>): Promise<void> {
+  const { saveSchedule } = await import('../../sparsity/schedule.js');
+  await saveSchedule(schedule, flags.output);
+  if (flags.draw) {
+    const { drawSchedule } = await import('../../sparsity/scheduleDraw.js');
+    await drawSchedule(schedule, flags.draw);
+  }
+  if (flags.json) return printJson(ctx, { ok: true, output: flags.output, ...(flags.draw && { draw: flags.draw }), flopsRatio: schedule.flopsRatio, provenance: schedule.provenance, fidelity: schedule.fidelity, ...extra });
+  const relL2 = schedule.fidelity?.latentRelL2;
+  const fidelity = relL2 !== undefined ? `, final-latent rel-L2 ${relL2.toFixed(4)}` : '';
+  ctx.stdout.write(`wrote ${flags.output}: ${schedule.sampling.steps} steps × ${schedule.model.layers} layers, FLOPs ${(schedule.flopsRatio * 100).toFixed(1)}% of dense${fidelity} (${schedule.provenance.kind})\n`);
+}
 
 export function scheduleCommand(ctx: CliContext): Command {
   const command = new Command('schedule').description('inspect, draw and resample sparsity schedules');
@@ -44,10 +112,95 @@ export function scheduleCommand(ctx: CliContext): Command {
       await saveSchedule(resampleSchedule(await loadSchedule(file), flags.steps), flags.output);
       ctx.stdout.write(`wrote ${flags.output} (${flags.steps} steps)\n`);
     });
+  const solve = command
+    .command('solve')
+    .description('solve a schedule for a FLOPs budget without running the model (prior cost table, or one saved by learn --save-cost)')
+    .option('--cost <file>', 'calibrated cost table from `schedule learn --save-cost`');
+  addTargetOptions(solve).action(async (flags: SolveFlags) => {
+    const settings = settingsFromFlags(flags);
+    const { openScheduleTarget, solveForTarget } = await import('../schedule-target.js');
+    const target = await openScheduleTarget(flags.pipeline, settings, flags.threads);
+    try {
+      let cost: { table: CostTable; levels: number[] } | undefined;
+      if (flags.cost) {
+        const { loadCostTable } = await import('../cost-table.js');
+        const { modelFingerprint } = await import('../../sparsity/modelInfo.js');
+        const loaded = await loadCostTable(flags.cost, { fingerprint: modelFingerprint(target.dit), steps: target.sampling.steps, layers: target.shape.layers });
+        if (loaded.doc.attention !== flags.attention) throw new UsageError(`cost table ${flags.cost} was measured with --attention ${loaded.doc.attention}; pass the same`);
+        cost = { table: loaded.cost, levels: loaded.doc.levels };
+      }
+      const schedule = solveForTarget(target, { budget: flags.budget, attention: flags.attention, ...(cost && { cost }) });
+      await writeSchedule(ctx, schedule, flags, {});
+    } finally {
+      await target.dit.release();
+    }
+  });
+
+  const learn = command
+    .command('learn')
+    .description('learn a schedule on the model: calibrate a cost table on prompts and seeds, solve for the budget, refine')
+    .option('--prompt <text>', 'a calibration prompt (repeatable)', collect(text))
+    .option('--prompts <file>', 'calibration prompts: one a line, or a JSON array of strings')
+    .addOption(new Option('--seeds <list>', 'calibration seeds, comma-separated (every prompt runs with every seed)').argParser(seedList).default([0], '0'))
+    .addOption(new Option('--grouping <SxL>', 'calibration cell size in steps x layers (bigger cells: fewer runs, coarser table)').argParser(grouping).default({ steps: 1, layers: 1 }, '1x1'))
+    .option('--iterations <n>', 'solver-in-the-loop refinement iterations', seedValue, 3)
+    .option('--cost <file>', 'start from this calibrated cost table instead of measuring one')
+    .option('--save-cost <file>', 'save the calibrated cost table, for `schedule solve --cost` at other budgets');
+  addTargetOptions(learn).action(async (flags: LearnFlags) => {
+    if (flags.prompts !== undefined && flags.prompt !== undefined) throw new UsageError('give prompts with --prompt or with --prompts FILE, not both');
+    const prompts = flags.prompts !== undefined ? await readPromptsFile(flags.prompts) : flags.prompt;
+    if (!prompts) throw new UsageError('learning needs calibration prompts: give --prompt TEXT (repeatable) or --prompts FILE');
+    const settings = settingsFromFlags(flags);
+    const started = Date.now();
+    const say = (line: string): void => void ctx.stderr.write(`${line}\n`);
+    const { openScheduleTarget, learnForTarget } = await import('../schedule-target.js');
+    const { modelFingerprint } = await import('../../sparsity/modelInfo.js');
+    const target = await openScheduleTarget(flags.pipeline, settings, flags.threads);
+    try {
+      let calibrated: { table: CostTable; levels: number[] } | undefined;
+      if (flags.cost) {
+        const { loadCostTable } = await import('../cost-table.js');
+        const loaded = await loadCostTable(flags.cost, { fingerprint: modelFingerprint(target.dit), steps: target.sampling.steps, layers: target.shape.layers });
+        if (loaded.doc.attention !== flags.attention) throw new UsageError(`cost table ${flags.cost} was measured with --attention ${loaded.doc.attention}; pass the same`);
+        calibrated = { table: loaded.cost, levels: loaded.doc.levels };
+      }
+      const s = target.sampling;
+      say(`learning for ${target.pipelineName}: ${s.steps} ${s.solver} steps, latent ${target.latentShape.join('x')}, budget ${(flags.budget * 100).toFixed(1)}%, ${prompts.length} prompt(s) × ${flags.seeds.length} seed(s)`);
+      let lastQuarter = -1;
+      let lastPhase = '';
+      const learned = await learnForTarget(target, {
+        budget: flags.budget, prompts, seeds: flags.seeds, attention: flags.attention, grouping: flags.grouping, iterations: flags.iterations,
+        ...(calibrated && { calibrated }),
+        onProgress: (phase, done, total) => {
+          if (ctx.signal.aborted) throw Object.assign(new Error('stopped while learning'), { name: 'AbortError' });
+          if (phase !== lastPhase) [lastPhase, lastQuarter] = [phase, -1];
+          const quarter = Math.floor((done / Math.max(total, 1)) * 4);
+          if (quarter === lastQuarter) return;
+          lastQuarter = quarter;
+          say(`${phase} ${done}/${total} (${formatDuration(Date.now() - started)})`);
+          if (phase === 'calibrate' && done === total && flags.iterations > 0) say(`refining: ${flags.iterations} solver-in-the-loop iteration(s)`);
+        },
+      });
+      if (flags.saveCost) {
+        const { saveCostTable } = await import('../cost-table.js');
+        await saveCostTable(flags.saveCost, {
+          model: { id: learned.schedule.model.id, ...(learned.schedule.model.fingerprint && { fingerprint: learned.schedule.model.fingerprint }) },
+          steps: s.steps, layers: target.shape.layers, levels: learned.schedule.levels, attention: flags.attention,
+        }, learned.calibrated);
+      }
+      await writeSchedule(ctx, learned.schedule, flags, { runs: learned.runs, history: learned.history, ...(flags.saveCost && { cost: flags.saveCost }) });
+      say(`${learned.runs} generations in ${formatDuration(Date.now() - started)}`);
+    } finally {
+      await target.dit.release();
+    }
+  });
+
   command.addHelpText(
     'after',
     `
 Examples:
+  $ diffsparse schedule learn --pipeline models/wan21-1.3b --prompts calib.txt --seeds 1,2 --budget 0.5 --steps 30 --grouping 3x5 -o s50.json --save-cost cost.json
+  $ diffsparse schedule solve --pipeline models/wan21-1.3b --steps 30 --budget 0.35 --cost cost.json -o s35.json
   $ diffsparse schedule show schedule.json
   $ diffsparse schedule draw schedule.json -o schedule.png
   $ diffsparse schedule resample schedule.json --steps 30 -o schedule-30steps.json`,
