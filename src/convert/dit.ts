@@ -5,7 +5,7 @@
  * size. Accepts the original release layout and the diffusers layout.
  */
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { openWeights, type WeightSource } from '../weights/index.js';
 import { detectLayout, diffusersToOriginal } from '../weights/keymaps.js';
 import { saveModelWithExternalData } from '../onnx/external.js';
@@ -117,7 +117,7 @@ export async function convertCheckpoint(checkpointDir: string, modelDir: string,
         ropeSplit: ropeSplit(headDim(config)),
         textLen: config.textLen,
       },
-      source: { path: resolve(checkpointDir), layout, parameters },
+      source: { path: basename(resolve(checkpointDir)), layout, parameters },
       stages,
     };
     writeFileSync(`${manifestPath}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -1,0 +1,38 @@
+"""Shared settings and helpers for the demo-model training scripts."""
+import json
+import os
+import random
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.environ.get('DEMO_TRAIN_OUT', os.path.join(HERE, 'out'))  # intermediate artefacts (not committed)
+CKPT = os.path.normpath(os.path.join(HERE, '..', 'samples', 'demo-model', 'checkpoint'))
+
+DATA_SEED = 20261128
+VAE_CONFIG = dict(dim=8, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, attn_scales=[],
+                  temperal_downsample=[False, True, True], dropout=0.0)
+T5_CONFIG = dict(vocab=None, dim=64, dim_attn=64, dim_ffn=128, num_heads=4, num_layers=2, num_buckets=32,
+                 shared_pos=False, dropout=0.0)
+TEXT_LEN = 32
+DIT_CONFIG = dict(model_type='t2v', patch_size=[1, 2, 2], text_len=TEXT_LEN, in_dim=16, dim=96, ffn_dim=256,
+                  freq_dim=256, text_dim=64, out_dim=16, num_heads=4, num_layers=3, window_size=[-1, -1],
+                  qk_norm=True, cross_attn_norm=True, eps=1e-6)
+NEGATIVE_PROMPT = ''  # the demo model's unconditional prompt (trained with caption dropout to it)
+
+
+def setup(seed):
+    # one thread: on the shared 2-core box, 2 OpenMP threads ran ~10x slower (spin-waits under contention)
+    torch.set_num_threads(1)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    os.makedirs(OUT, exist_ok=True)
+
+
+def save_json(path, obj):
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=2)
+        f.write('\n')
+    os.replace(tmp, path)

@@ -1,0 +1,74 @@
+"""Export the trained demo model in the Wan2.1 release formats.
+
+samples/demo-model/checkpoint/
+  diffusion_pytorch_model.safetensors  DiT, F32, original key names, __metadata__ {format: pt}
+  config.json                          diffusers-style WanModel config, every field explicit
+  Wan2.1_VAE.pth                       torch.save(WanVAE_.state_dict()), float32
+  vae_config.json                      constructor args + latent mean/std (the wrapper's scale)
+  models_t5_umt5-xxl-enc-bf16.pth      torch.save(T5Encoder.state_dict()) in bfloat16
+  t5_config.json                       constructor args + text_len + tokenizer ids
+  google/umt5-xxl/tokenizer.json       umT5-format (Unigram) tokenizer, release folder layout
+"""
+import json
+import os
+import torch
+
+from common import CKPT, DIT_CONFIG, OUT, T5_CONFIG, TEXT_LEN, VAE_CONFIG, NEGATIVE_PROMPT, save_json
+from safetensors_np import write_safetensors
+from text_encoder import EOS, PAD, UNK, Tokenizer, build_tokenizer_json, make_encoder
+from wan_modules.dit import WanModel
+from wan_modules.vae import WanVAE_
+
+
+def torch_save(obj, path):
+    # torch names the zip's inner folder after the file stem; write under the final
+    # name in a scratch folder (so the prefix is e.g. 'Wan2.1_VAE/'), then rename into place
+    tmpdir = os.path.join(os.path.dirname(path), '.export-tmp')
+    os.makedirs(tmpdir, exist_ok=True)
+    tmp = os.path.join(tmpdir, os.path.basename(path))
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+    os.rmdir(tmpdir)
+
+
+def main():
+    os.makedirs(os.path.join(CKPT, 'google', 'umt5-xxl'), exist_ok=True)
+    # DiT: load through the module so the key set is exactly WanModel.state_dict()
+    dit = WanModel(**DIT_CONFIG)
+    dit.load_state_dict(torch.load(f'{OUT}/dit.pt'), strict=True)
+    write_safetensors(os.path.join(CKPT, 'diffusion_pytorch_model.safetensors'),
+                      {k: v.detach().float().numpy() for k, v in dit.state_dict().items()},
+                      metadata={'format': 'pt'})
+    cfg = {'_class_name': 'WanModel', '_diffusers_version': '0.30.0'}
+    cfg.update({k: DIT_CONFIG[k] for k in ['dim', 'eps', 'ffn_dim', 'freq_dim', 'in_dim', 'model_type', 'num_heads',
+                                           'num_layers', 'out_dim', 'text_len', 'text_dim', 'patch_size',
+                                           'window_size', 'qk_norm', 'cross_attn_norm']})
+    save_json(os.path.join(CKPT, 'config.json'), cfg)
+
+    vae = WanVAE_(**VAE_CONFIG)
+    vae.load_state_dict(torch.load(f'{OUT}/vae.pt'), strict=True)
+    torch_save(vae.state_dict(), os.path.join(CKPT, 'Wan2.1_VAE.pth'))
+    stats = json.load(open(f'{OUT}/latent_stats.json'))
+    save_json(os.path.join(CKPT, 'vae_config.json'), dict(
+        VAE_CONFIG, mean=stats['mean'], std=stats['std'], vae_stride=[4, 8, 8],
+        note='WanVAE wrapper: scale = [mean, 1/std]; encode (mu-mean)/std, decode z*std+mean'))
+
+    tok = Tokenizer()
+    t5 = make_encoder(tok.vocab_size)
+    torch_save({k: v.to(torch.bfloat16) for k, v in t5.state_dict().items()},
+               os.path.join(CKPT, 'models_t5_umt5-xxl-enc-bf16.pth'))
+    save_json(os.path.join(CKPT, 't5_config.json'), dict(
+        T5_CONFIG, vocab=tok.vocab_size, text_len=TEXT_LEN, pad_id=PAD, eos_id=EOS, unk_id=UNK,
+        negative_prompt=NEGATIVE_PROMPT))
+    with open(os.path.join(CKPT, 'google', 'umt5-xxl', 'tokenizer.json.tmp'), 'w', encoding='utf-8') as f:
+        json.dump(build_tokenizer_json(), f, ensure_ascii=False, indent=1)
+    os.replace(os.path.join(CKPT, 'google', 'umt5-xxl', 'tokenizer.json.tmp'),
+               os.path.join(CKPT, 'google', 'umt5-xxl', 'tokenizer.json'))
+    for root, _, files in os.walk(CKPT):
+        for fn in sorted(files):
+            p = os.path.join(root, fn)
+            print(f'{os.path.relpath(p, CKPT):45s} {os.path.getsize(p):>10,d} bytes')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,21 @@
+"""Pick the VAE variant with the lower reconstruction error on fresh clips -> out/vae.pt."""
+import json
+import os
+import shutil
+
+from common import OUT
+
+cands = []
+for tag in ('', '_b', '_c', '_d', '_e', '_f', '_g'):
+    p = f'{OUT}/vae_stats{tag}.json'
+    if os.path.exists(p):
+        cands.append((json.load(open(p))['heldout_recon_mae'], tag))
+cands.sort()
+print('candidates (recon MAE, tag):', cands)
+mae, tag = cands[0]
+if tag:
+    shutil.copyfile(f'{OUT}/vae{tag}.pt', f'{OUT}/vae.pt')
+    shutil.copyfile(f'{OUT}/vae_stats{tag}.json', f'{OUT}/vae_stats.json')
+with open(f'{OUT}/vae_choice.json', 'w') as f:
+    json.dump(dict(tag=tag or '(default)', recon_mae=mae, candidates=cands), f, indent=2)
+print('chose', tag or '(default)')

@@ -1,0 +1,152 @@
+"""Train the small Wan2.1 DiT by flow matching on the VAE latents.
+
+x_t = (1 - s) x0 + s * noise, target v = noise - x0, t = 1000 s. s is drawn half
+from a logit-normal(0, 1) and half from a shift-3 warped uniform (more weight at
+high noise, where the release sampler's shift-5 schedule spends its steps).
+10% of captions are replaced by the encoded negative prompt ('' -> just </s>)
+so classifier-free guidance works. An EMA of the weights is what gets exported.
+Output: out/dit.pt (EMA), out/dit_raw.pt, out/dit_log.json.
+"""
+import argparse
+import copy
+import glob
+import json
+import math
+import os
+import time
+import numpy as np
+import torch
+
+from common import DIT_CONFIG, NEGATIVE_PROMPT, OUT, setup, save_json
+from text_encoder import Tokenizer, make_encoder, padded_contexts
+from wan_modules.dit import WanModel
+
+
+def load_data(reuse_stats=False):
+    """Raw mu from encode_latents.py -> per-channel mean/std (saved for the VAE wrapper) -> normalised.
+
+    With reuse_stats the existing out/latent_stats.json is kept (continued training must not
+    change the latent normalisation the model was trained in)."""
+    parts = [np.load(p) for p in sorted(glob.glob(f'{OUT}/latents_*.npz'))]
+    lat = torch.from_numpy(np.concatenate([p['latents'] for p in parts]))
+    ctx = np.concatenate([p['contexts'] for p in parts])
+    if reuse_stats:
+        st = json.load(open(f'{OUT}/latent_stats.json'))
+        mean, std = torch.tensor(st['mean']), torch.tensor(st['std'])
+    else:
+        mean = lat.mean(dim=(0, 2, 3, 4))
+        std = lat.std(dim=(0, 2, 3, 4))
+        save_json(f'{OUT}/latent_stats.json', dict(mean=mean.tolist(), std=std.tolist(), n_clips=lat.shape[0]))
+    lat = (lat - mean.view(1, -1, 1, 1, 1)) * (1.0 / std).view(1, -1, 1, 1, 1)
+    return lat, torch.from_numpy(ctx)
+
+
+def sample_sigma(n, gen):
+    u = torch.rand(n, generator=gen)
+    logit_normal = torch.sigmoid(torch.randn(n, generator=gen))
+    shift = 3.0
+    shifted = shift * u / (1 + (shift - 1) * u)
+    pick = torch.rand(n, generator=gen) < 0.5
+    return torch.where(pick, logit_normal, shifted).clamp(1e-3, 0.999)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--steps', type=int, default=3000)
+    ap.add_argument('--bs', type=int, default=32)
+    ap.add_argument('--lr', type=float, default=1e-3)
+    ap.add_argument('--ema', type=float, default=0.998)
+    ap.add_argument('--drop', type=float, default=0.1)
+    ap.add_argument('--max-minutes', type=float, default=1e9)
+    ap.add_argument('--init', default='', help='continue from these weights (model and EMA)')
+    ap.add_argument('--tag', default='', help='suffix for the output files')
+    ap.add_argument('--warmup', type=int, default=100)
+    ap.add_argument('--text-lr-mult', type=float, default=1.0)
+    ap.add_argument('--rank', type=int, default=0)
+    ap.add_argument('--world', type=int, default=1,
+                    help='data-parallel single-thread processes (gloo); --bs is the global batch')
+    args = ap.parse_args()
+    setup(2)
+    if args.world > 1:
+        # several 1-thread processes get more of a contended CPU than 1 process with several threads
+        torch.distributed.init_process_group('gloo', init_method=f'file://{OUT}/ddp_rendezvous',
+                                             rank=args.rank, world_size=args.world)
+    main_rank = args.rank == 0
+    lat, ctx = load_data(reuse_stats=bool(args.init))
+    n = lat.shape[0]
+    tok = Tokenizer()
+    t5 = make_encoder(tok.vocab_size)
+    neg = padded_contexts(t5, tok, [NEGATIVE_PROMPT])  # [1, text_len, 64]
+    print(f'{n} latents {tuple(lat.shape[1:])}, contexts {tuple(ctx.shape[1:])}', flush=True)
+    model = WanModel(**DIT_CONFIG)  # same seed on every rank -> same init
+    print(f'DiT parameters: {sum(p.numel() for p in model.parameters()):,}', flush=True)
+    if args.init:
+        model.load_state_dict(torch.load(args.init))
+    ema = copy.deepcopy(model).eval()
+    local_bs = args.bs // args.world
+    # text pathway (text_embedding, cross-attention, its norm) may get a larger lr: the
+    # unconditional structure is learnt first and the conditioning lags behind
+    text_names = ('text_embedding', 'cross_attn', 'norm3')
+    groups = [dict(params=[p for n, p in model.named_parameters() if not any(t in n for t in text_names)], mult=1.0),
+              dict(params=[p for n, p in model.named_parameters() if any(t in n for t in text_names)],
+                   mult=args.text_lr_mult)]
+    opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    warm = args.warmup
+    lr_at = lambda s: args.lr * min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps)))
+    gen = torch.Generator().manual_seed(1234 + args.rank)
+    t0 = time.time()
+    log, run = [], []
+    step = 0
+    for step in range(args.steps):
+        stop = torch.tensor([float(time.time() - t0 > args.max_minutes * 60)])
+        if args.world > 1:
+            torch.distributed.broadcast(stop, 0)  # all ranks stop at the same step
+        if stop.item():
+            print(f'stopping at step {step}: --max-minutes reached', flush=True)
+            break
+        i = torch.randint(0, n, (local_bs,), generator=gen)
+        x0 = lat[i]
+        c = ctx[i].clone()
+        drop = torch.rand(local_bs, generator=gen) < args.drop
+        c[drop] = neg[0]
+        sigma = sample_sigma(local_bs, gen)
+        noise = torch.randn(x0.shape, generator=gen)
+        s = sigma.view(-1, 1, 1, 1, 1)
+        xt = (1 - s) * x0 + s * noise
+        v = model(xt, sigma * 1000.0, c)
+        loss = (v - (noise - x0)).pow(2).mean()
+        for g in opt.param_groups:
+            g['lr'] = lr_at(step) * g['mult']
+        opt.zero_grad()
+        loss.backward()
+        if args.world > 1:
+            grads = [p.grad for p in model.parameters()]
+            flat = torch.cat([g.reshape(-1) for g in grads])
+            torch.distributed.all_reduce(flat)  # one message per step
+            flat.div_(args.world)
+            torch.nn.utils.vector_to_parameters(flat, grads)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            d = args.ema if args.init else min(args.ema, (1 + step) / (10 + step))
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(d).add_(pm, alpha=1 - d)
+        run.append(loss.item())
+        if step % 50 == 0 or step == args.steps - 1:
+            el = time.time() - t0
+            avg = float(np.mean(run[-50:]))
+            print(f'step {step:5d} loss {avg:.4f} lr {lr_at(step):.2e} {el:.0f}s', flush=True)
+            log.append(dict(step=step, loss=avg, seconds=el))
+    train_s = time.time() - t0
+    if not main_rank:
+        return
+    torch.save(ema.state_dict(), f'{OUT}/dit{args.tag}.pt')
+    torch.save(model.state_dict(), f'{OUT}/dit_raw{args.tag}.pt')
+    save_json(f'{OUT}/dit_log{args.tag}.json', dict(args=vars(args), steps=args.steps, steps_done=step + 1, bs=args.bs, world=args.world, lr=args.lr,
+                                          ema=args.ema, caption_dropout=args.drop, train_seconds=train_s,
+                                          final_loss=float(np.mean(run[-100:])), log=log, n_latents=n))
+    print(f'done in {train_s:.0f}s, final loss {np.mean(run[-100:]):.4f}')
+
+
+if __name__ == '__main__':
+    main()

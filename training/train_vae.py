@@ -1,0 +1,134 @@
+"""Train the small Wan-architecture VAE on procedural clips.
+
+Loss: object-weighted L1 + MSE reconstruction of 5- or 9-frame clips through the
+release's chunked causal encode/decode, plus a small KL term on the posterior.
+Afterwards the per-channel latent mean/std (the wrapper's `scale = [mean, 1/std]`)
+are measured on fresh clips. Output: out/vae.pt, out/vae_stats.json.
+"""
+import argparse
+import time
+import numpy as np
+import torch
+
+from common import DATA_SEED, OUT, VAE_CONFIG, setup, save_json
+from dataset import make_clip
+from wan_modules.vae import WanVAE_
+
+
+def batch(step, bs, frames, crop, rng):
+    """Clips of `frames` frames; `crop` < 64 cuts a window that usually contains the object."""
+    vids, weights = [], []
+    for i in range(bs):
+        clip = make_clip(DATA_SEED, step * 16 + i)
+        k = int(rng.integers(0, 9 - frames + 1))
+        v = clip['video'][:, k:k + frames]
+        # weight object pixels (and a ring around them) more: they are ~3% of the frame
+        m = clip['masks'][k:k + frames]
+        m = np.maximum(m, np.pad(m, ((0, 0), (2, 2), (2, 2)))[:, 4:, 4:])
+        if crop < v.shape[-1]:
+            ys, xs = np.nonzero(m.max(0) > 0.5)
+            cy = int(ys.mean()) if len(ys) else 32
+            cx = int(xs.mean()) if len(xs) else 32
+            y0 = int(np.clip(cy - crop // 2 + rng.integers(-10, 11), 0, 64 - crop))
+            x0 = int(np.clip(cx - crop // 2 + rng.integers(-10, 11), 0, 64 - crop))
+            v = v[:, :, y0:y0 + crop, x0:x0 + crop]
+            m = m[:, y0:y0 + crop, x0:x0 + crop]
+        vids.append(v)
+        weights.append(1.0 + 8.0 * m)
+    return torch.from_numpy(np.stack(vids)), torch.from_numpy(np.stack(weights))[:, None]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--steps', type=int, default=1200)
+    ap.add_argument('--bs', type=int, default=4)
+    ap.add_argument('--max-minutes', type=float, default=1e9)
+    ap.add_argument('--lr', type=float, default=2e-3)
+    ap.add_argument('--kl', type=float, default=1e-5)
+    ap.add_argument('--stats-clips', type=int, default=32)
+    ap.add_argument('--crop', type=int, default=32)
+    ap.add_argument('--full-every', type=int, default=8)
+    ap.add_argument('--full-bs', type=int, default=2)
+    ap.add_argument('--full-frames', type=int, default=9)
+    ap.add_argument('--init', default='', help='start from these weights (continued training)')
+    ap.add_argument('--freeze-encoder', action='store_true',
+                    help='train only conv2 + decoder (keeps the latent space of --init fixed)')
+    ap.add_argument('--tag', default='', help='suffix for the output files (parallel variants)')
+    ap.add_argument('--deterministic', action='store_true', help='decode mu (no posterior sample)')
+    args = ap.parse_args()
+    setup(1)
+    model = WanVAE_(**VAE_CONFIG)
+    # the release zero-inits the attention proj; keep that, everything else default torch init,
+    # except the log-variance half of conv1: start the posterior narrow (std ~e^-4) so the
+    # sampled latent is not drowned in unit noise while mu is still small
+    with torch.no_grad():
+        model.conv1.bias[VAE_CONFIG['z_dim']:] = -8.0
+    if args.init:
+        model.load_state_dict(torch.load(args.init))
+    print(f'VAE parameters: {sum(p.numel() for p in model.parameters()):,}')
+    params = list(model.parameters())
+    if args.freeze_encoder:
+        for p in list(model.encoder.parameters()) + list(model.conv1.parameters()):
+            p.requires_grad_(False)
+        params = [p for p in params if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
+    offset_rng = np.random.default_rng(7)
+    t0 = time.time()
+    log = []
+    for step in range(args.steps):
+        # mostly crops of 5-frame clips (cheap); every --full-every step full 64x64 clips,
+        # so the per-frame mid attention and the third chunk's caches see the real layout
+        full = step % args.full_every == args.full_every - 1
+        if full:
+            x, w = batch(step, args.full_bs, args.full_frames, 64, offset_rng)
+        else:
+            x, w = batch(step, args.bs, 5, args.crop, offset_rng)
+        if time.time() - t0 > args.max_minutes * 60:
+            print(f'stopping at step {step}: --max-minutes reached', flush=True)
+            break
+        with torch.set_grad_enabled(not args.freeze_encoder):
+            mu, log_var = model.encode_raw(x)
+        log_var = log_var.clamp(-30, 20)
+        z = mu if args.deterministic else mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
+        rec = model.decode_raw(z)
+        err = rec - x
+        l_rec = (w * (err.abs() + err.pow(2))).mean()
+        kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).mean()
+        loss = l_rec + args.kl * kl
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if step % 25 == 0 or step == args.steps - 1:
+            el = time.time() - t0
+            print(f'step {step:5d} rec {l_rec.item():.4f} kl {kl.item():.3f} '
+                  f'mae {err.abs().mean().item():.4f} {el:.0f}s', flush=True)
+            log.append(dict(step=step, rec=l_rec.item(), kl=kl.item(), mae=err.abs().mean().item(), seconds=el))
+    train_s = time.time() - t0
+    model.eval()
+    torch.save(model.state_dict(), f'{OUT}/vae{args.tag}.pt')
+    # latent statistics on fresh clips (indices past the training range)
+    mus, maes = [], []
+    with torch.no_grad():
+        for j in range(0, args.stats_clips, 16):
+            vids = torch.from_numpy(np.stack([make_clip(DATA_SEED, 10_000_000 + j + i)['video'] for i in range(16)]))
+            mu, _ = model.encode_raw(vids)
+            mus.append(mu)
+            if j < 64:
+                maes.append((model.decode_raw(mu).clamp(-1, 1) - vids).abs().mean().item())
+    mu = torch.cat(mus)
+    mean = mu.mean(dim=(0, 2, 3, 4))
+    std = mu.std(dim=(0, 2, 3, 4))
+    stats = dict(args=vars(args), deterministic=args.deterministic, mean=mean.tolist(), std=std.tolist(), heldout_recon_mae=float(np.mean(maes)),
+                 train_seconds=train_s, steps=args.steps, batch=args.bs, lr=args.lr, kl_weight=args.kl, log=log)
+    stats['steps_done'] = step + 1
+    save_json(f'{OUT}/vae_stats{args.tag}.json', stats)
+    print(f'done in {train_s:.0f}s; recon MAE on fresh clips {stats["heldout_recon_mae"]:.4f}')
+    print('mean', [round(v, 3) for v in stats['mean']])
+    print('std', [round(v, 3) for v in stats['std']])
+
+
+if __name__ == '__main__':
+    main()
