@@ -56,6 +56,8 @@ interface Run {
   label: string;
   captions: string[];
   results: AdherenceResult[];
+  /** The frames of results[i], for the caption-vs-seed comparison. */
+  clips: Uint8Array[][];
   genMs: number[];
 }
 
@@ -67,6 +69,7 @@ async function generateAndMeasure(captions: string[]): Promise<Run> {
   const pipeline = await Pipeline.load(values.pipeline, { threads: Number(values.threads) });
   console.log(`pipeline ${pipeline.definition.name} loaded in ${((performance.now() - tLoad) / 1000).toFixed(1)} s; ${captions.length} captions × ${seeds} seeds, ${format} frames in ${workDir}`);
   const results: AdherenceResult[] = [];
+  const clips: Uint8Array[][] = [];
   const genMs: number[] = [];
   try {
     for (const [ci, caption] of captions.entries()) {
@@ -84,6 +87,7 @@ async function generateAndMeasure(captions: string[]): Promise<Run> {
         const { frames, width, height } = await readClipFrames(output);
         const measured = measureClip(frames, width, height);
         results.push({ caption, seed, expected: parseCaption(caption), measured });
+        clips.push(frames);
         process.stderr.write(`[${results.length}/${captions.length * seeds}] ${caption} (seed ${seed}): ${measured.colour ?? '-'} ${measured.direction} ${(genMs[genMs.length - 1] / 1000).toFixed(1)} s\n`);
       }
     }
@@ -91,21 +95,23 @@ async function generateAndMeasure(captions: string[]): Promise<Run> {
     await pipeline.release();
     if (!values.keep) rmSync(workDir, { recursive: true, force: true });
   }
-  return { label: pipeline.definition.name, captions, results, genMs };
+  return { label: pipeline.definition.name, captions, results, clips, genMs };
 }
 
 /** Measures the clips a folder's video sidecars describe. */
 async function measureFolder(dir: string): Promise<Run> {
   const results: AdherenceResult[] = [];
+  const clips: Uint8Array[][] = [];
   for (const name of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
     const doc = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { format?: string; video?: { file?: string }; settings?: { prompt?: unknown; seed?: unknown } };
     if (doc.format !== 'diffsparse/video-sidecar' || !doc.video?.file || typeof doc.settings?.prompt !== 'string') continue;
     const { frames, width, height } = await readClipFrames(join(dir, doc.video.file));
     const caption = doc.settings.prompt;
     results.push({ caption, ...(typeof doc.settings.seed === 'number' ? { seed: doc.settings.seed } : {}), expected: parseCaption(caption), measured: measureClip(frames, width, height) });
+    clips.push(frames);
   }
   if (results.length === 0) throw new Error(`${dir} holds no video sidecars (*.json with a prompt); write clips with diffsparse generate or --keep`);
-  return { label: resolve(dir), captions: [...new Set(results.map((r) => r.caption))], results, genMs: [] };
+  return { label: resolve(dir), captions: [...new Set(results.map((r) => r.caption))], results, clips, genMs: [] };
 }
 
 const run = values.videos ? await measureFolder(values.videos) : await generateAndMeasure(loadCaptions(values.captions));
@@ -155,6 +161,36 @@ for (const key of ['colour', 'direction', 'joint', 'speed', 'size', 'background'
   const c = control && (key === 'colour' || key === 'direction' || key === 'joint') ? pct(control[key]) : '  -  ';
   console.log(`${`${key.padEnd(10)}  ${pct(a.accuracy)} (${a.correct}/${a.total})`.padEnd(28)}  ${pct(a.chance)}  ${c}`);
 }
+/**
+ * How much the caption changes the video compared with the seed: mean absolute pixel difference
+ * between clips of one seed and different captions, over that between clips of one caption and
+ * different seeds. Near 0: the model draws the same video whatever the prompt.
+ */
+function captionVsSeed(): { acrossCaptions: number; acrossSeeds: number } | null {
+  const diff = (a: Uint8Array[], b: Uint8Array[]): number => {
+    let sum = 0, n = 0;
+    for (let t = 0; t < Math.min(a.length, b.length); t++) {
+      if (a[t].length !== b[t].length) return NaN;
+      for (let i = 0; i < a[t].length; i++) sum += Math.abs(a[t][i] - b[t][i]);
+      n += a[t].length;
+    }
+    return n ? sum / n : NaN;
+  };
+  const captionPairs: number[] = [], seedPairs: number[] = [];
+  for (let i = 0; i < results.length; i++) for (let j = i + 1; j < results.length; j++) {
+    const a = results[i], b = results[j];
+    if (a.seed === undefined || b.seed === undefined) continue;
+    if (a.seed === b.seed && a.caption !== b.caption) captionPairs.push(diff(run.clips[i], run.clips[j]));
+    else if (a.seed !== b.seed && a.caption === b.caption) seedPairs.push(diff(run.clips[i], run.clips[j]));
+  }
+  const mean = (v: number[]): number => v.reduce((x, y) => x + y, 0) / v.length;
+  if (!captionPairs.length || !seedPairs.length) return null;
+  return { acrossCaptions: mean(captionPairs), acrossSeeds: mean(seedPairs) };
+}
+const sensitivity = captionVsSeed();
+if (sensitivity) {
+  console.log(`mean |Δpixel| between captions at one seed ${sensitivity.acrossCaptions.toFixed(1)}, between seeds for one caption ${sensitivity.acrossSeeds.toFixed(1)} (ratio ${(sensitivity.acrossCaptions / sensitivity.acrossSeeds).toFixed(2)}; near 0 = the prompt barely changes the video)`);
+}
 const meanSpread = results.reduce((a, r) => a + r.measured.backgroundSpread, 0) / results.length;
 if (meanSpread > 0.08) console.log(`note: mean background spread ${meanSpread.toFixed(2)}: the clips have no flat background (the dataset's is ≈0), so the object measurements say little`);
 const meanGenerateMs = genMs.length ? genMs.reduce((a, b) => a + b, 0) / genMs.length : null;
@@ -163,7 +199,7 @@ console.log(`no object: ${score.noObject}, static: ${score.static}${meanGenerate
 if (values.out) {
   const out = resolve(values.out);
   const doc = {
-    source: run.label, ...(values.videos ? {} : { format, seeds, seedBase }), captions, score, shuffledControl: control, meanGenerateMs,
+    source: run.label, ...(values.videos ? {} : { format, seeds, seedBase }), captions, score, shuffledControl: control, captionVsSeed: sensitivity, meanGenerateMs,
     results: results.map((r) => ({ ...r, measured: { ...r.measured, frames: r.measured.frames.map((f) => ({ centroid: f.centroid, area: f.area })) } })),
   };
   writeFileSync(`${out}.tmp`, JSON.stringify(doc, null, 1));

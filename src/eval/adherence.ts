@@ -31,7 +31,7 @@ export interface ExpectedAttributes {
 
 // words the templates use that carry no attribute
 const FILLER = new Set(['a', 'an', 'the', 'moving', 'moves', 'sliding', 'going', 'to', 'on', 'background']);
-const SPEED_WORDS: Record<string, Speed> = { quickly: 'fast', fast: 'fast', slowly: 'slow', slow: 'slow' };
+const SPEED_WORDS = new Map<string, Speed>([['quickly', 'fast'], ['fast', 'fast'], ['slowly', 'slow'], ['slow', 'slow']]);
 
 function member<T extends string>(list: readonly T[], word: string): T | null {
   return (list as readonly string[]).includes(word) ? (word as T) : null;
@@ -55,7 +55,7 @@ export function parseCaption(caption: string): ExpectedAttributes {
     else if (shape) out.shape ??= shape;
     else if (direction) out.direction ??= direction;
     else if (size) out.size ??= size;
-    else if (w in SPEED_WORDS) out.speed ??= SPEED_WORDS[w];
+    else if (SPEED_WORDS.has(w)) out.speed ??= SPEED_WORDS.get(w)!;
     // `dark`/`light` only name the background when `background` follows
     else if (background && words[i + 1] === 'background') out.background ??= background;
     else if (!FILLER.has(w)) out.unknownWords.push(w);
@@ -106,9 +106,9 @@ export interface ClipMeasurement {
   backgroundSpread: number;
   /** True when a blob was found in at least two frames (in the one frame of a one-frame clip). */
   objectFound: boolean;
-  /** Palette colour with the most core-pixel votes, null when no object was found. */
+  /** Palette colour with the most core-pixel votes; null when no object was found or its core is mostly dark grey. */
   colour: Colour | null;
-  /** Mean over frames of the share of core pixels that voted for `colour`. */
+  /** Mean over frames of the share of core pixels that voted for `colour` (or for dark grey). */
   colourShare: number;
   /** Mean RGB of the core pixels. */
   objectRgb: Rgb | null;
@@ -126,6 +126,19 @@ export interface ClipMeasurement {
 }
 
 const colourPalette = new LabPalette(COLOURS);
+/**
+ * Dark greys (Lab chroma and lightness below these) name no palette colour: left to the nearest
+ * entry they would vote for whichever colour their faint tint leans to, a free 1-in-6 hit.
+ */
+const DARK_GREY_MAX_CHROMA = 10;
+const DARK_GREY_MAX_LIGHTNESS = 45;
+const UNNAMED = COLOUR_NAMES.length;
+
+function colourVote(r: number, g: number, b: number): number {
+  const lab = rgbToLab(r, g, b);
+  if (lab[0] < DARK_GREY_MAX_LIGHTNESS && Math.hypot(lab[1], lab[2]) < DARK_GREY_MAX_CHROMA) return UNNAMED;
+  return colourPalette.nearestIndex(lab);
+}
 const backgroundPalette = new LabPalette(BACKGROUNDS);
 
 function median(values: number[]): number {
@@ -216,7 +229,7 @@ export function measureClip(frames: readonly Uint8Array[], width: number, height
   const mask = new Uint8Array(n);
   // each frame's core pixels vote; frames then count equally, so one frame with a large smeared
   // blob (decoders often get the first frame worst) cannot outvote the rest
-  const votes = new Array<number>(COLOUR_NAMES.length).fill(0);
+  const votes = new Array<number>(COLOUR_NAMES.length + 1).fill(0); // + UNNAMED
   let votingFrames = 0;
   const coreSum: Rgb = [0, 0, 0];
   let coreCount = 0;
@@ -245,12 +258,12 @@ export function measureClip(frames: readonly Uint8Array[], width: number, height
     // the core: pixels well inside the object, so edge blends with the background do not vote
     const ds = blob.map((p) => dist[p]).sort((a, b) => a - b);
     const coreMin = coreFraction * ds[Math.min(ds.length - 1, Math.floor(0.9 * ds.length))];
-    const frameVotes = new Array<number>(COLOUR_NAMES.length).fill(0);
+    const frameVotes = new Array<number>(votes.length).fill(0);
     let frameCore = 0;
     for (const p of blob) {
       if (dist[p] < coreMin) continue;
       const o = p * 3;
-      frameVotes[colourPalette.nearestIndex(rgbToLab(frame[o], frame[o + 1], frame[o + 2]))]++;
+      frameVotes[colourVote(frame[o], frame[o + 1], frame[o + 2])]++;
       coreSum[0] += frame[o]; coreSum[1] += frame[o + 1]; coreSum[2] += frame[o + 2];
       frameCore++;
     }
@@ -290,7 +303,7 @@ export function measureClip(frames: readonly Uint8Array[], width: number, height
   return {
     ...base,
     objectFound: true,
-    colour: COLOUR_NAMES[top],
+    colour: top === UNNAMED ? null : COLOUR_NAMES[top],
     colourShare: votes[top] / votingFrames,
     objectRgb: coreSum.map((s) => s / coreCount) as Rgb,
     direction,

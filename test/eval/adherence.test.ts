@@ -127,6 +127,12 @@ describe('measureClip on synthetic decoder-like clips', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('names no palette colour for a dark grey object, but still tracks it', () => {
+    const { frames, width, height } = renderClip(clip({ colour: 'white', colourGain: 0.33, direction: 'down', background: 'light', blur: 1, noise: 4 }));
+    const m = measureClip(frames, width, height);
+    expect([m.objectFound, m.colour, m.direction]).toEqual([true, null, 'down']);
+  });
+
   it('gives every frame one vote, so a large smeared first frame does not decide the colour', () => {
     const { frames, width, height } = renderClip(clip({ colour: 'red', direction: 'up', background: 'dark', size: 'small', blur: 1, noise: 4 }));
     const [pr, pg, pb] = COLOURS.purple.map((v) => Math.round(v * 255));
@@ -203,6 +209,7 @@ describe('parseCaption', () => {
       colour: null, shape: null, direction: null, speed: null, size: null, background: 'light',
       unknownWords: ['pink', 'hexagon', 'drifting', 'diagonally'],
     });
+    expect(parseCaption('a red constructor moving tostring').unknownWords).toEqual(['constructor', 'tostring']);
   });
 });
 
