@@ -1,7 +1,7 @@
 /** File writes that never leave a half-written file under the final name. */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A temporary name next to `target` (same folder, so the final rename is atomic). */
@@ -51,4 +51,34 @@ export async function digestFile(file: string): Promise<FileDigest | undefined> 
 export async function matchesDigest(file: string, expected: FileDigest): Promise<boolean> {
   const actual = await digestFile(file);
   return actual !== undefined && actual.bytes === expected.bytes && actual.sha256 === expected.sha256;
+}
+
+const TEMP_NAME = /^\..+\.tmp-(\d+)-[0-9a-f]{6}$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temporary files in `dir` left by a writer that was killed between writing and
+ * renaming (the writing process no longer exists), so a resumed run starts clean.
+ */
+export async function removeOrphanedTemps(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const orphans = names.filter((n) => {
+    const m = TEMP_NAME.exec(n);
+    return m !== null && Number(m[1]) !== process.pid && !processAlive(Number(m[1]));
+  });
+  await Promise.all(orphans.map((n) => rm(path.join(dir, n), { force: true })));
+  return orphans;
 }

@@ -8,7 +8,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
-import { digestFile, matchesDigest } from './atomic.js';
+import { digestFile, matchesDigest, removeOrphanedTemps } from './atomic.js';
 import { AbortedError, isAbortError, ManifestError } from './errors.js';
 import { loadJobs, type JobsFile } from './jobs.js';
 import { Lane } from './lane.js';
@@ -115,6 +115,11 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   }
   if (existing && existing.jobsSha256 !== jobs.sha256) {
     throw new ManifestError(`${options.jobsFile} has changed since ${manifestFile} was written; resume with the original jobs file, or start a new batch in another --out-dir`);
+  }
+  if (existing) {
+    // A killed run may have died between writing a temp file and renaming it.
+    await removeOrphanedTemps(path.dirname(manifestFile));
+    await removeOrphanedTemps(outDir);
   }
   const store = new ManifestStore(manifestFile, existing ?? freshManifest(jobs, outDir, options.format ?? 'mp4'));
   await store.save();

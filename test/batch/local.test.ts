@@ -1,6 +1,7 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { removeOrphanedTemps } from '../../src/batch/atomic.js';
 import { ManifestError } from '../../src/batch/errors.js';
 import { runBatch, type BatchEvent } from '../../src/batch/local.js';
 import type { Manifest } from '../../src/batch/manifest.js';
@@ -109,5 +110,17 @@ describe('runBatch (local, pipelined)', () => {
     const second = await runBatch({ jobsFile: jobs, outDir, runner: fastRunner(), resume: true });
     expect(second.jobs[0]!.seed).toBe(seed);
     expect(await isValidOutput(second.jobs[0]!.output, seed)).toBe(true);
+  });
+});
+
+describe('orphaned temporary files', () => {
+  it('are removed when their writer no longer exists, and kept while it runs', async () => {
+    const dir = await tempDir('orphans');
+    const dead = 2 ** 22 + 12345; // above Linux's default pid_max, so no such process
+    await writeFile(path.join(dir, `.manifest.json.tmp-${dead}-abc123`), '{');
+    await writeFile(path.join(dir, `.manifest.json.tmp-${process.pid}-def456`), '{');
+    await writeFile(path.join(dir, 'manifest.json'), '{}');
+    expect(await removeOrphanedTemps(dir)).toEqual([`.manifest.json.tmp-${dead}-abc123`]);
+    expect((await readdir(dir)).sort()).toEqual([`.manifest.json.tmp-${process.pid}-def456`, 'manifest.json']);
   });
 });
