@@ -24,7 +24,7 @@ interface Pending {
  * vitest) the thread first registers tsx's loader, since loaders do not carry into workers.
  */
 function startThread(name: string): Worker {
-  if (!import.meta.url.endsWith('.ts')) {
+  if (!new URL(import.meta.url).pathname.endsWith('.ts')) {
     return new Worker(new URL('./lane-thread.js', import.meta.url), { name });
   }
   // tsImport loads a TypeScript module graph (dynamic imports included) with a loader scoped to it.

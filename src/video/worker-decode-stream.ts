@@ -22,7 +22,8 @@ export interface WorkerDecodeOptions {
 }
 
 function startWorker(init: DecodeWorkerInit): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./decode-worker.js', import.meta.url), { workerData: init });
+  // The pathname, not the URL: tsx's scoped loader appends a query string to module URLs.
+  if (!new URL(import.meta.url).pathname.endsWith('.ts')) return new Worker(new URL('./decode-worker.js', import.meta.url), { workerData: init });
   // Running from the TypeScript sources (tests, tsx): register tsx inside the worker first
   // (its ESM API; require.resolve finds the .cjs twin of the same file).
   // `--import tsx` in execArgv does not reach a worker's entry module on Node 20.
