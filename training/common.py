@@ -7,7 +7,8 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.environ.get('DEMO_TRAIN_OUT', os.path.join(HERE, 'out'))  # intermediate artefacts (not committed)
-CKPT = os.path.normpath(os.path.join(HERE, '..', 'samples', 'demo-model', 'checkpoint'))
+# DEMO_CKPT lets a re-export go to a staging copy of samples/ first (reference/, frames/ and the card follow it)
+CKPT = os.path.normpath(os.environ.get('DEMO_CKPT', os.path.join(HERE, '..', 'samples', 'demo-model', 'checkpoint')))
 
 DATA_SEED = 20261128
 VAE_CONFIG = dict(dim=8, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, attn_scales=[],

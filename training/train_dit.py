@@ -62,6 +62,9 @@ def main():
     ap.add_argument('--tag', default='', help='suffix for the output files')
     ap.add_argument('--warmup', type=int, default=100)
     ap.add_argument('--text-lr-mult', type=float, default=1.0)
+    ap.add_argument('--time-cosine', action='store_true',
+                    help='cosine lr over --max-minutes of wall time instead of over --steps')
+    ap.add_argument('--snapshot-minutes', type=float, default=0, help='save the EMA every N minutes (0: never)')
     ap.add_argument('--rank', type=int, default=0)
     ap.add_argument('--world', type=int, default=1,
                     help='data-parallel single-thread processes (gloo); --bs is the global batch')
@@ -92,16 +95,19 @@ def main():
                    mult=args.text_lr_mult)]
     opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
     warm = args.warmup
-    lr_at = lambda s: args.lr * min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps)))
+    lr_at = lambda s, prog: args.lr * min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, prog)))
     gen = torch.Generator().manual_seed(1234 + args.rank)
     t0 = time.time()
-    log, run = [], []
+    log, run, snaps = [], [], []
     step = 0
     for step in range(args.steps):
-        stop = torch.tensor([float(time.time() - t0 > args.max_minutes * 60)])
+        el = time.time() - t0
+        prog = el / (args.max_minutes * 60) if args.time_cosine else step / args.steps
+        sync = torch.tensor([float(el > args.max_minutes * 60), prog], dtype=torch.float64)
         if args.world > 1:
-            torch.distributed.broadcast(stop, 0)  # all ranks stop at the same step
-        if stop.item():
+            torch.distributed.broadcast(sync, 0)  # all ranks stop at the same step, with the same lr
+        prog = float(sync[1])
+        if sync[0].item():
             print(f'stopping at step {step}: --max-minutes reached', flush=True)
             break
         i = torch.randint(0, n, (local_bs,), generator=gen)
@@ -116,7 +122,7 @@ def main():
         v = model(xt, sigma * 1000.0, c)
         loss = (v - (noise - x0)).pow(2).mean()
         for g in opt.param_groups:
-            g['lr'] = lr_at(step) * g['mult']
+            g['lr'] = lr_at(step, prog) * g['mult']
         opt.zero_grad()
         loss.backward()
         if args.world > 1:
@@ -132,10 +138,15 @@ def main():
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.mul_(d).add_(pm, alpha=1 - d)
         run.append(loss.item())
+        if main_rank and args.snapshot_minutes and el > args.snapshot_minutes * 60 * (len(snaps) + 1):
+            snaps.append(step)
+            torch.save(ema.state_dict(), f'{OUT}/dit{args.tag}_snap.pt.tmp')
+            os.replace(f'{OUT}/dit{args.tag}_snap.pt.tmp', f'{OUT}/dit{args.tag}_snap.pt')
+            print(f'snapshot at step {step}', flush=True)
         if step % 50 == 0 or step == args.steps - 1:
             el = time.time() - t0
             avg = float(np.mean(run[-50:]))
-            print(f'step {step:5d} loss {avg:.4f} lr {lr_at(step):.2e} {el:.0f}s', flush=True)
+            print(f'step {step:5d} loss {avg:.4f} lr {lr_at(step, prog):.2e} {el:.0f}s', flush=True)
             log.append(dict(step=step, loss=avg, seconds=el))
     train_s = time.time() - t0
     if not main_rank:

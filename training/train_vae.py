@@ -15,7 +15,7 @@ from dataset import make_clip
 from wan_modules.vae import WanVAE_
 
 
-def batch(step, bs, frames, crop, rng):
+def batch(step, bs, frames, crop, rng, obj_weight=8.0):
     """Clips of `frames` frames; `crop` < 64 cuts a window that usually contains the object."""
     vids, weights = [], []
     for i in range(bs):
@@ -34,7 +34,7 @@ def batch(step, bs, frames, crop, rng):
             v = v[:, :, y0:y0 + crop, x0:x0 + crop]
             m = m[:, y0:y0 + crop, x0:x0 + crop]
         vids.append(v)
-        weights.append(1.0 + 8.0 * m)
+        weights.append(1.0 + obj_weight * m)
     return torch.from_numpy(np.stack(vids)), torch.from_numpy(np.stack(weights))[:, None]
 
 
@@ -53,6 +53,7 @@ def main():
     ap.add_argument('--init', default='', help='start from these weights (continued training)')
     ap.add_argument('--freeze-encoder', action='store_true',
                     help='train only conv2 + decoder (keeps the latent space of --init fixed)')
+    ap.add_argument('--obj-weight', type=float, default=8.0, help='extra loss weight on object pixels')
     ap.add_argument('--tag', default='', help='suffix for the output files (parallel variants)')
     ap.add_argument('--deterministic', action='store_true', help='decode mu (no posterior sample)')
     args = ap.parse_args()
@@ -81,9 +82,9 @@ def main():
         # so the per-frame mid attention and the third chunk's caches see the real layout
         full = step % args.full_every == args.full_every - 1
         if full:
-            x, w = batch(step, args.full_bs, args.full_frames, 64, offset_rng)
+            x, w = batch(step, args.full_bs, args.full_frames, 64, offset_rng, args.obj_weight)
         else:
-            x, w = batch(step, args.bs, 5, args.crop, offset_rng)
+            x, w = batch(step, args.bs, 5, args.crop, offset_rng, args.obj_weight)
         if time.time() - t0 > args.max_minutes * 60:
             print(f'stopping at step {step}: --max-minutes reached', flush=True)
             break
