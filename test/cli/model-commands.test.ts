@@ -86,7 +86,7 @@ describe('diffsparse convert/eval/compare (built binary, demo model)', () => {
     const learn = await runBinary(['schedule', 'learn', '--pipeline', model, '--steps', '3', '--frames', '5', '--budget', '0.6', '--prompt', 'a red circle',
       '--seeds', '1', '--grouping', '2x3', '--iterations', '0', '-o', learned, '--save-cost', cost, '--json']);
     expect(learn.code).toBe(0);
-    expect(JSON.parse(learn.stdout)).toMatchObject({ ok: true, output: learned, runs: 6, provenance: { kind: 'calibrated', budget: 0.6 } });
+    expect(JSON.parse(learn.stdout)).toMatchObject({ ok: true, output: learned, runs: 8 /* dense + 4 cells + solved + 2 structured seeds */, provenance: { kind: 'calibrated', budget: 0.6 } });
     expect(learn.stderr).toMatch(/^calibrate 4\/4 /m);
     const schedule = JSON.parse(await readFile(learned, 'utf8')) as { sampling: { steps: number }; table: number[][]; flopsRatio: number; fidelity: { latentRelL2: number } };
     expect(schedule.sampling.steps).toBe(3);
