@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import { digestFile, matchesDigest, writeFileAtomic, type FileDigest } from './atomic.js';
+import { digestFile, matchesDigest, removeOrphanedTemps, writeFileAtomic, type FileDigest } from './atomic.js';
 import { AbortedError, isAbortError, isUserFacingError } from './errors.js';
 import { loadJobs } from './jobs.js';
 import { Lane } from './lane.js';
@@ -194,6 +194,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       return already; // an earlier attempt finished but was not acknowledged: nothing to redo
     }
     await ensureWritableDir(path.dirname(output));
+    await removeOrphanedTemps(path.dirname(output)); // left by a worker killed mid-write
     await removeStaleStages(output);
     const stage = await createStage(output);
     const lane = idle.pop()!;

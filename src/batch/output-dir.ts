@@ -1,6 +1,7 @@
 /** Checking an output folder up front, so a run fails before rendering rather than after. */
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { tempPathFor } from './atomic.js';
 import { OutputDirError } from './errors.js';
 
 /** Create `dir` if needed and check that files can be written in it. */
@@ -15,7 +16,8 @@ export async function ensureWritableDir(dir: string): Promise<void> {
   const info = await stat(dir);
   if (!info.isDirectory()) throw new OutputDirError(`output path ${dir} is a file, not a folder; choose another with -o/--out-dir`);
   // Writing a probe file is the only check that also holds for root and for read-only mounts.
-  const probe = path.join(dir, `.diffsparse-write-test-${process.pid}`);
+  // It is named like any temp file, so one left by a killed process is cleaned up as an orphan.
+  const probe = tempPathFor(path.join(dir, 'write-test'));
   try {
     await writeFile(probe, '');
     await rm(probe, { force: true });
