@@ -11,7 +11,7 @@ J = lambda p: json.load(open(p)) if os.path.exists(p) else None
 def main():
     card = os.path.join(CKPT, '..', 'model_card.md')
     vae_choice = J(f'{OUT}/vae_choice.json') or {}
-    dit_logs = [(t, J(f'{OUT}/dit_log{t}.json')) for t in ('', '_cont', '_cont2', '_cont3')]
+    dit_logs = [(t, J(f'{OUT}/dit_log{t}.json')) for t in ('_v2',)]
     adh = J(os.path.join(CKPT, '..', '..', 'frames', 'adherence_pytorch.json'))
     ref = J(os.path.join(CKPT, '..', 'reference', 'settings.json'))
     files = []
@@ -48,32 +48,36 @@ def main():
              '(colour, shape, direction) triples never seen in training: '
              + ', '.join(' '.join(t) for t in HELD_OUT) + '.\n')
     L.append('## Training (CPU, 2 shared cores, `nice -n 5`, 1 torch thread per process)\n')
-    vs = J(f'{OUT}/vae_stats_b.json')
-    vg = J(f'{OUT}/vae_stats_g.json')
-    if vs:
-        L.append(f'- VAE: {vs["steps_done"] - (vs["steps_done"] < vs["steps"])} steps, AdamW OneCycle lr {vs["lr"]}, batch 4 crops 32×32×5 frames '
-                 f'(every 8th step 2 full 64×64×9 clips), object-weighted L1+MSE, deterministic (mu) decode; '
-                 f'{vs["train_seconds"] / 60:.1f} min; reconstruction MAE on fresh clips {vs["heldout_recon_mae"]:.4f}.')
-    if vg:
-        L.append(f'- VAE decoder fine-tune (encoder frozen so the latent space stays fixed): {vg["steps_done"]} steps, '
-                 f'{vg["train_seconds"] / 60:.1f} min; reconstruction MAE {vg["heldout_recon_mae"]:.4f}.')
-    vh = J(f'{OUT}/vae_stats_h.json')
-    vi = J(f'{OUT}/vae_stats_i.json')
-    if vh and vae_choice.get('tag') in ('_h', '_i'):
-        L.append(f'- VAE decoder fine-tune 2 (encoder still frozen, so the DiT latents are unchanged; object pixels '
-                 f'weighted {vh["args"]["obj_weight"]:g}× more, because the decoder washed object colours out to grey): '
-                 f'{vh["steps_done"]} steps, lr {vh["lr"]}, {vh["train_seconds"] / 60:.1f} min; reconstruction MAE '
-                 f'{vh["heldout_recon_mae"]:.4f}.')
-    if vi and vae_choice.get('tag') == '_i':
-        L.append(f'- VAE decoder fine-tune 3 (same loss, from fine-tune 2): {vi["steps_done"]} steps, lr {vi["lr"]}, '
-                 f'{vi["train_seconds"] / 60:.1f} min; reconstruction MAE {vi["heldout_recon_mae"]:.4f}.')
+    # the shipped VAE is a chain of runs, each started from the previous one's weights
+    vae_stages = (
+        ('_b', 'VAE, joint encoder + decoder training from scratch'),
+        ('_g', 'decoder fine-tune (encoder frozen)'),
+        ('_h', 'decoder fine-tune, object pixels weighted more (the decoder washed colours out to grey)'),
+        ('_i', 'decoder fine-tune, same loss, lower lr'),
+        ('_j', 'joint training resumed, plus a per-frame mean-object-colour loss and latent noise '
+               '(a smoother latent space, a decoder that tolerates imperfect DiT samples)'),
+    )
+    for tag, what in vae_stages:
+        v = J(f'{OUT}/vae_stats{tag}.json')
+        if not v:
+            continue
+        a = v.get('args', {})
+        extra = [f'object weight {a.get("obj_weight", 8):g}']
+        if a.get('colour_weight'):
+            extra.append(f'colour weight {a["colour_weight"]:g}')
+        if a.get('latent_noise'):
+            extra.append(f'latent noise {a["latent_noise"]:g}')
+        L.append(f'- {what} (`{tag[1:]}`): {v["steps_done"]} steps, AdamW OneCycle lr {v["lr"]}, '
+                 f'{", ".join(extra)}; {v["train_seconds"] / 60:.1f} min; reconstruction MAE on fresh clips '
+                 f'{v["heldout_recon_mae"]:.4f}.')
     if vae_choice:
-        L.append(f'- VAE shipped: variant `{vae_choice.get("tag")}` ({vae_choice.get("why", "lowest reconstruction MAE")}).')
+        L.append(f'- VAE shipped: `{vae_choice.get("tag")}` ({vae_choice.get("why", "lowest reconstruction MAE")}).')
     for t, d in dit_logs:
         if d:
             mult = d.get('args', {}).get('text_lr_mult', 1.0)
-            L.append(f'- DiT{" (continued)" if t else ""}: {d["steps_done"]} steps, batch {d["bs"]}, AdamW lr '
-                     f'{d["lr"]}{f" (×{mult:g} on text_embedding, cross-attention, norm3)" if mult != 1 else ""} cosine, '
+            L.append(f'- DiT from scratch: {d["steps_done"]} steps, batch {d["bs"]} ({d["world"]} data-parallel '
+                     f'processes), AdamW lr {d["lr"]}'
+                     f'{f" (×{mult:g} on text_embedding, cross-attention, norm3)" if mult != 1 else ""} cosine, '
                      f'EMA {d["ema"]}, caption dropout {d["caption_dropout"]}, '
                      f'{d["n_latents"]} clips; {d["train_seconds"] / 60:.1f} min; final loss {d["final_loss"]:.4f}.')
     L.append('\nSeeds: data 20261128, VAE 1, DiT 2 (batch generator 1234), T5 3. Commands: `training/run_all.sh`, '

@@ -2,6 +2,7 @@
 
 --tag TAG --why TEXT ships a given variant instead (e.g. one chosen by prompt adherence)."""
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -13,10 +14,9 @@ ap.add_argument('--tag', default=None)
 ap.add_argument('--why', default='lowest reconstruction MAE')
 args = ap.parse_args()
 cands = []
-for tag in ('', '_b', '_c', '_d', '_e', '_f', '_g', '_h', '_i'):
-    p = f'{OUT}/vae_stats{tag}.json'
-    if os.path.exists(p):
-        cands.append((json.load(open(p))['heldout_recon_mae'], tag))
+for p in glob.glob(f'{OUT}/vae_stats_*.json'):
+    tag = os.path.basename(p)[len('vae_stats'):-len('.json')]
+    cands.append((json.load(open(p))['heldout_recon_mae'], tag))
 cands.sort()
 print('candidates (recon MAE, tag):', cands)
 mae, tag = cands[0] if args.tag is None else next(c for c in cands if c[1] == args.tag)

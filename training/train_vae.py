@@ -56,6 +56,11 @@ def main():
     ap.add_argument('--obj-weight', type=float, default=8.0, help='extra loss weight on object pixels')
     ap.add_argument('--tag', default='', help='suffix for the output files (parallel variants)')
     ap.add_argument('--deterministic', action='store_true', help='decode mu (no posterior sample)')
+    ap.add_argument('--colour-weight', type=float, default=0.0,
+                    help='weight of the per-frame mean object colour error (keeps hues from washing out)')
+    ap.add_argument('--latent-noise', type=float, default=0.0,
+                    help='gaussian noise, relative to the batch std of mu, added before decoding: a smoother '
+                         'latent space and a decoder that tolerates imperfect DiT samples')
     args = ap.parse_args()
     setup(1)
     model = WanVAE_(**VAE_CONFIG)
@@ -92,11 +97,19 @@ def main():
             mu, log_var = model.encode_raw(x)
         log_var = log_var.clamp(-30, 20)
         z = mu if args.deterministic else mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
+        if args.latent_noise:
+            z = z + torch.randn_like(z) * (args.latent_noise * mu.detach().std(dim=(0, 2, 3, 4), keepdim=True))
         rec = model.decode_raw(z)
         err = rec - x
         l_rec = (w * (err.abs() + err.pow(2))).mean()
         kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).mean()
         loss = l_rec + args.kl * kl
+        if args.colour_weight:
+            # w - 1 is the (ringed) object mask times obj_weight: compare mask-weighted mean colours
+            m = (w - 1).clamp(min=0)
+            area = m.sum(dim=(3, 4)).clamp(min=1e-3)
+            col_err = ((rec * m).sum(dim=(3, 4)) - (x * m).sum(dim=(3, 4))) / area
+            loss = loss + args.colour_weight * col_err.abs().mean()
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

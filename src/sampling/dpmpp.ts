@@ -3,36 +3,18 @@
  * in float32. First order at step 0 (no history) and at the final step (final sigma 0).
  */
 import { expF32, lambdaF32 } from './float32.js';
-import type { SigmaSchedule } from './schedule.js';
-import { checkStepInputs, flowX0, type FlowSolver, type SolverStepTrace } from './solver.js';
+import { checkStepInputs, flowX0, FlowSolverBase } from './solver.js';
 
 const f = Math.fround;
 
-export class FlowDPMSolverPP implements FlowSolver {
+export class FlowDPMSolverPP extends FlowSolverBase {
   readonly name = 'dpm++' as const;
-  readonly steps: number;
-  private index = 0;
   private history: [Float32Array | null, Float32Array | null] = [null, null];
   private lowerOrderNums = 0;
-  private trace: SolverStepTrace | null = null;
-
-  constructor(readonly schedule: SigmaSchedule) {
-    this.steps = schedule.timesteps.length;
-  }
-
-  get stepIndex(): number {
-    return this.index;
-  }
-
-  get lastTrace(): SolverStepTrace | null {
-    return this.trace;
-  }
-
-  reset(): void {
-    this.index = 0;
+  override reset(): void {
+    super.reset();
     this.history = [null, null];
     this.lowerOrderNums = 0;
-    this.trace = null;
   }
 
   step(modelOutput: Float32Array, sample: Float32Array): Float32Array {

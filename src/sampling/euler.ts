@@ -2,33 +2,12 @@
  * Plain Euler on the flow ODE dx/dσ = v: x_{k+1} = x_k + (σ_{k+1} − σ_k)·v. First order and
  * history-free; a baseline and a check on the other solvers, not part of the Wan release.
  */
-import type { SigmaSchedule } from './schedule.js';
-import { checkStepInputs, flowX0, type FlowSolver, type SolverStepTrace } from './solver.js';
+import { checkStepInputs, flowX0, FlowSolverBase } from './solver.js';
 
 const f = Math.fround;
 
-export class FlowEulerSolver implements FlowSolver {
+export class FlowEulerSolver extends FlowSolverBase {
   readonly name = 'euler' as const;
-  readonly steps: number;
-  private index = 0;
-  private trace: SolverStepTrace | null = null;
-
-  constructor(readonly schedule: SigmaSchedule) {
-    this.steps = schedule.timesteps.length;
-  }
-
-  get stepIndex(): number {
-    return this.index;
-  }
-
-  get lastTrace(): SolverStepTrace | null {
-    return this.trace;
-  }
-
-  reset(): void {
-    this.index = 0;
-    this.trace = null;
-  }
 
   step(modelOutput: Float32Array, sample: Float32Array): Float32Array {
     checkStepInputs(this, modelOutput, sample);

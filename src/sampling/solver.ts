@@ -33,6 +33,36 @@ export interface FlowSolver {
   reset(): void;
 }
 
+/**
+ * The bookkeeping every solver shares: the schedule, the step counter and the last trace.
+ * Subclasses implement `step()` and extend `reset()` with their own history.
+ */
+export abstract class FlowSolverBase implements FlowSolver {
+  abstract readonly name: SolverName;
+  readonly steps: number;
+  protected index = 0;
+  protected trace: SolverStepTrace | null = null;
+
+  constructor(readonly schedule: SigmaSchedule) {
+    this.steps = schedule.timesteps.length;
+  }
+
+  get stepIndex(): number {
+    return this.index;
+  }
+
+  get lastTrace(): SolverStepTrace | null {
+    return this.trace;
+  }
+
+  reset(): void {
+    this.index = 0;
+    this.trace = null;
+  }
+
+  abstract step(modelOutput: Float32Array, sample: Float32Array): Float32Array;
+}
+
 export class SolverStateError extends Error {
   override name = 'SolverStateError';
 }

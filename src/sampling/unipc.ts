@@ -8,8 +8,7 @@
  * fails its order assertion on the last step; we run the whole grid instead.
  */
 import { expm1F32, lambdaF32, solve2x2F32 } from './float32.js';
-import type { SigmaSchedule } from './schedule.js';
-import { checkStepInputs, flowX0, type FlowSolver, type SolverStepTrace } from './solver.js';
+import { checkStepInputs, flowX0, FlowSolverBase } from './solver.js';
 
 const f = Math.fround;
 const SOLVER_ORDER = 2;
@@ -27,37 +26,20 @@ function phiTerms(h: number): { hPhi1: number; bH: number; b: [number, number] }
   return { hPhi1, bH, b: [b1, b2] };
 }
 
-export class FlowUniPCSolver implements FlowSolver {
+export class FlowUniPCSolver extends FlowSolverBase {
   readonly name = 'unipc' as const;
-  readonly steps: number;
-  private index = 0;
   /** x0 predictions of the last two steps, oldest first (model_outputs). */
   private history: [Float32Array | null, Float32Array | null] = [null, null];
   /** Sample the previous predictor started from (last_sample). */
   private lastSample: Float32Array | null = null;
   private lowerOrderNums = 0;
   private prevOrder = 0;
-  private trace: SolverStepTrace | null = null;
-
-  constructor(readonly schedule: SigmaSchedule) {
-    this.steps = schedule.timesteps.length;
-  }
-
-  get stepIndex(): number {
-    return this.index;
-  }
-
-  get lastTrace(): SolverStepTrace | null {
-    return this.trace;
-  }
-
-  reset(): void {
-    this.index = 0;
+  override reset(): void {
+    super.reset();
     this.history = [null, null];
     this.lastSample = null;
     this.lowerOrderNums = 0;
     this.prevOrder = 0;
-    this.trace = null;
   }
 
   step(modelOutput: Float32Array, sample: Float32Array): Float32Array {
