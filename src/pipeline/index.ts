@@ -8,3 +8,5 @@ export { resolvePipeline, builtInPipelines, PipelineDefinitionError, DEFAULT_PIP
 export type { PipelineDefinition, PipelineDefaults } from './definition.js';
 export { SPARSITY_METHODS, SparsityRequestError } from './sparse-model.js';
 export type { SparsityMethod, SparsityRequest } from './sparse-model.js';
+export { openScheduleTarget, solveForTarget, learnForTarget, ScheduleSettingError } from './schedule-target.js';
+export type { ScheduleTarget, TargetSettings, SolveRequest, LearnRequest } from './schedule-target.js';

@@ -14,3 +14,4 @@ export * from './baselines.js';
 export * from './learn.js';
 export * from './fidelity.js';
 export * from './modelInfo.js';
+export * from './cost-table-file.js';

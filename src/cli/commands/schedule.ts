@@ -118,12 +118,12 @@ export function scheduleCommand(ctx: CliContext): Command {
     .option('--cost <file>', 'calibrated cost table from `schedule learn --save-cost`');
   addTargetOptions(solve).action(async (flags: SolveFlags) => {
     const settings = settingsFromFlags(flags);
-    const { openScheduleTarget, solveForTarget } = await import('../schedule-target.js');
+    const { openScheduleTarget, solveForTarget } = await import('../../pipeline/schedule-target.js');
     const target = await openScheduleTarget(flags.pipeline, settings, flags.threads);
     try {
       let cost: { table: CostTable; levels: number[] } | undefined;
       if (flags.cost) {
-        const { loadCostTable } = await import('../cost-table.js');
+        const { loadCostTable } = await import('../../sparsity/cost-table-file.js');
         const { modelFingerprint } = await import('../../sparsity/modelInfo.js');
         const loaded = await loadCostTable(flags.cost, { fingerprint: modelFingerprint(target.dit), steps: target.sampling.steps, layers: target.shape.layers });
         if (loaded.doc.attention !== flags.attention) throw new UsageError(`cost table ${flags.cost} was measured with --attention ${loaded.doc.attention}; pass the same`);
@@ -153,13 +153,13 @@ export function scheduleCommand(ctx: CliContext): Command {
     const settings = settingsFromFlags(flags);
     const started = Date.now();
     const say = (line: string): void => void ctx.stderr.write(`${line}\n`);
-    const { openScheduleTarget, learnForTarget } = await import('../schedule-target.js');
+    const { openScheduleTarget, learnForTarget } = await import('../../pipeline/schedule-target.js');
     const { modelFingerprint } = await import('../../sparsity/modelInfo.js');
     const target = await openScheduleTarget(flags.pipeline, settings, flags.threads);
     try {
       let calibrated: { table: CostTable; levels: number[] } | undefined;
       if (flags.cost) {
-        const { loadCostTable } = await import('../cost-table.js');
+        const { loadCostTable } = await import('../../sparsity/cost-table-file.js');
         const loaded = await loadCostTable(flags.cost, { fingerprint: modelFingerprint(target.dit), steps: target.sampling.steps, layers: target.shape.layers });
         if (loaded.doc.attention !== flags.attention) throw new UsageError(`cost table ${flags.cost} was measured with --attention ${loaded.doc.attention}; pass the same`);
         calibrated = { table: loaded.cost, levels: loaded.doc.levels };
@@ -182,7 +182,7 @@ export function scheduleCommand(ctx: CliContext): Command {
         },
       });
       if (flags.saveCost) {
-        const { saveCostTable } = await import('../cost-table.js');
+        const { saveCostTable } = await import('../../sparsity/cost-table-file.js');
         await saveCostTable(flags.saveCost, {
           model: { id: learned.schedule.model.id, ...(learned.schedule.model.fingerprint && { fingerprint: learned.schedule.model.fingerprint }) },
           steps: s.steps, layers: target.shape.layers, levels: learned.schedule.levels, attention: flags.attention,

@@ -6,8 +6,8 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { UserError } from '../batch/errors.js';
-import type { AttentionVariant } from '../sparsity/flops.js';
-import type { CostTable } from '../sparsity/learn.js';
+import type { AttentionVariant } from './flops.js';
+import type { CostTable } from './learn.js';
 
 export const COST_TABLE_FORMAT = 'diffsparse/cost-table';
 

@@ -2,9 +2,6 @@
  * What `schedule solve` and `schedule learn` make a schedule for: a pipeline's DiT at one
  * generation setting (size, frames, steps, sampler). Solving needs only the DiT's sizes;
  * learning also runs it on calibration prompts and seeds.
- *
- * (Glue between the pipeline definition and the sparsity engine; it would sit well in the
- * library as a `learnPipelineSchedule`, and the commands would then only call that.)
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,8 +9,8 @@ import { UserError } from '../batch/errors.js';
 import type { Solver } from '../batch/types.js';
 import { WanDiT } from '../models/wan/dit/runtime.js';
 import { VAE_MANIFEST_FILE, type VaeDecoderManifest } from '../models/wan/vae/convert.js';
-import { resolvePipeline } from '../pipeline/definition.js';
-import type { Latent } from '../pipeline/types.js';
+import { resolvePipeline } from './definition.js';
+import type { Latent } from './types.js';
 import { torchRandn } from '../sampling/noise.js';
 import type { AttentionVariant, FlopsShape } from '../sparsity/flops.js';
 import { learnSchedule, solveSchedule, sparseRunner, type CostTable, type LearnCase, type LearnedSchedule, type Sampling } from '../sparsity/learn.js';
