@@ -2,34 +2,62 @@
 
 --set heldout: the 8 held-out captions; --set train: 8 caption triples seen in training.
 --ceiling: also measure ground-truth clips and their VAE reconstructions (the measurement's upper bound).
+--one-step: one-step x0 predictions from noised training latents (is the DiT right before sampling?).
 Prints colour / direction accuracy; writes nothing.
 """
 import argparse
+import json
 import numpy as np
 import torch
 
 from adherence import measure
-from common import DATA_SEED, NEGATIVE_PROMPT
+from common import DATA_SEED, NEGATIVE_PROMPT, OUT
 from dataset import HELD_OUT, caption, make_clip
 from load_release import load_all
 from reference_run import LATENT_SHAPE, context_of
 from sampling import generate
+from wan_modules.vae import WanVAE
 
 TRAIN_TRIPLES = (('blue', 'square', 'right'), ('red', 'square', 'left'), ('green', 'circle', 'up'),
                  ('yellow', 'triangle', 'left'), ('white', 'circle', 'down'), ('purple', 'circle', 'up'),
                  ('green', 'triangle', 'down'), ('yellow', 'square', 'right'))
 
 
+def one_step_check(m, n=16):
+    """x0 = x_t - sigma * v on n training clips: where along the noise scale the DiT gets colour and direction right."""
+    d = np.load(f'{OUT}/latents_0.npz')
+    mean, inv_std = m['vae'].mean.view(1, -1, 1, 1, 1), m['vae'].inv_std.view(1, -1, 1, 1, 1)
+    lat = (torch.from_numpy(d['latents'][:n]) - mean) * inv_std
+    ctx = torch.from_numpy(d['contexts'][:n])
+    words = [str(c).split() for c in d['captions'][:n]]
+    gen = torch.Generator().manual_seed(0)
+    for sigma in (0.3, 0.5, 0.7, 0.85, 0.95):
+        xt = (1 - sigma) * lat + sigma * torch.randn(lat.shape, generator=gen)
+        with torch.no_grad():
+            x0 = xt - sigma * m['dit'](xt, torch.full((n,), sigma * 1000.0), ctx)
+            video = m['vae'].decode(x0).numpy()
+        rs = [measure(v) for v in video]
+        ok_c = sum(r['colour'] in w for r, w in zip(rs, words))
+        ok_d = sum(r['direction'] in w for r, w in zip(rs, words))
+        print(f'one step from sigma {sigma}: colour {ok_c}/{n} direction {ok_d}/{n}', flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--dit', default='')
     ap.add_argument('--vae', default='', help='VAE state dict (out/vae*.pt) instead of the exported one')
+    ap.add_argument('--stats', default='', help='latent mean/std JSON (out/latent_stats.json) the DiT was trained in, '
+                                               'instead of the exported vae_config.json ones')
     ap.add_argument('--set', default='heldout', choices=['heldout', 'train'])
     ap.add_argument('--seeds', type=int, default=2)
     ap.add_argument('--steps', type=int, default=20)
     ap.add_argument('--guide', type=float, default=5.0)
+    ap.add_argument('--shift', type=float, default=5.0)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--ceiling', action='store_true')
+    ap.add_argument('--one-step', action='store_true',
+                    help='also measure one-step x0 predictions from noised training latents at several noise levels '
+                         '(needs --stats and the out/latents_0.npz the DiT trained on)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     m = load_all()
@@ -37,6 +65,9 @@ def main():
         m['dit'].load_state_dict(torch.load(args.dit))
     if args.vae:
         m['vae'].model.load_state_dict(torch.load(args.vae))
+    if args.stats:
+        st = json.load(open(args.stats))
+        m['vae'] = WanVAE(m['vae'].model, st['mean'], st['std'])
     if args.ceiling:
         ok = dict(gt_c=0, gt_d=0, rec_c=0, rec_d=0)
         for i in range(16):
@@ -51,6 +82,10 @@ def main():
         print('ceiling /16', ok, flush=True)
         if args.seeds == 0:
             return
+    if args.one_step:
+        one_step_check(m)
+        if args.seeds == 0:
+            return
     triples = HELD_OUT if args.set == 'heldout' else TRAIN_TRIPLES
     neg = context_of(m, NEGATIVE_PROMPT)[3]
     ok_c = ok_d = n = 0
@@ -58,7 +93,7 @@ def main():
         pad = context_of(m, caption(colour, shape, direction))[3]
         for seed in range(args.seeds):
             noise = torch.randn(LATENT_SHAPE, generator=torch.Generator().manual_seed(seed))
-            lat, _ = generate(m['dit'], pad, neg, noise[None], args.steps, 5.0, args.guide)
+            lat, _ = generate(m['dit'], pad, neg, noise[None], args.steps, args.shift, args.guide)
             with torch.no_grad():
                 r = measure(m['vae'].decode(lat)[0].numpy())
             n += 1

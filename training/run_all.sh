@@ -28,13 +28,21 @@ $PY pick_vae.py --tag _j --why 'lowest reconstruction MAE; 16/16 held-out recons
 nice -n 5 $PY encode_latents.py --part 0 --parts 2 --clips 4000 &
 nice -n 5 $PY encode_latents.py --part 1 --parts 2 --clips 4000
 wait
-# DiT from scratch: 2 data-parallel processes, global batch 128, lr cosine over 45 min of wall time
+# DiT from scratch: 2 data-parallel processes, global batch 128, lr cosine planned over 45 min of wall
+# time; the shipped run was stopped after 30 min (generated first frames were the weak spot) and its
+# 30-minute EMA snapshot continued as v3, with latent frame 0's loss weighted 3x
 rm -f out/ddp_rendezvous
 A="--tag _v2 --world 2 --bs 128 --lr 1e-3 --text-lr-mult 2 --warmup 200 --steps 100000 --max-minutes 45 --time-cosine --snapshot-minutes 10"
+timeout 1830 nice -n 5 $PY train_dit.py $A --rank 1 &
+timeout 1830 nice -n 5 $PY train_dit.py $A --rank 0 || true
+wait || true
+cp out/dit_v2_snap.pt out/dit_v2_snap30.pt
+rm -f out/ddp_rendezvous
+A="--init out/dit_v2_snap30.pt --tag _v3 --world 2 --bs 128 --lr 6e-4 --text-lr-mult 2 --warmup 50 --first-frame-weight 3 --steps 100000 --max-minutes 40 --time-cosine --snapshot-minutes 10"
 nice -n 5 $PY train_dit.py $A --rank 1 &
 nice -n 5 $PY train_dit.py $A --rank 0
 wait
-cp out/dit_v2.pt out/dit.pt
+cp out/dit_v3.pt out/dit.pt
 $PY export.py
 $PY reference_run.py
 $PY render_frames.py
