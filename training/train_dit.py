@@ -41,12 +41,11 @@ def load_data(reuse_stats=False):
     return lat, torch.from_numpy(ctx)
 
 
-def sample_sigma(n, gen):
+def sample_sigma(n, gen, shift=3.0, shifted_share=0.5):
     u = torch.rand(n, generator=gen)
     logit_normal = torch.sigmoid(torch.randn(n, generator=gen))
-    shift = 3.0
     shifted = shift * u / (1 + (shift - 1) * u)
-    pick = torch.rand(n, generator=gen) < 0.5
+    pick = torch.rand(n, generator=gen) < shifted_share
     return torch.where(pick, logit_normal, shifted).clamp(1e-3, 0.999)
 
 
@@ -62,6 +61,9 @@ def main():
     ap.add_argument('--tag', default='', help='suffix for the output files')
     ap.add_argument('--warmup', type=int, default=100)
     ap.add_argument('--text-lr-mult', type=float, default=1.0)
+    ap.add_argument('--sigma-shift', type=float, default=3.0, help='shift of the warped-uniform half of the noise levels')
+    ap.add_argument('--shifted-share', type=float, default=0.5,
+                    help='share of noise levels drawn warped-uniform (the rest logit-normal)')
     ap.add_argument('--first-frame-weight', type=float, default=1.0,
                     help='loss weight of latent frame 0 (it encodes one video frame alone; its normalised '
                          'values are ~0.6x the others, so equal weights leave it the least accurate)')
@@ -118,7 +120,7 @@ def main():
         c = ctx[i].clone()
         drop = torch.rand(local_bs, generator=gen) < args.drop
         c[drop] = neg[0]
-        sigma = sample_sigma(local_bs, gen)
+        sigma = sample_sigma(local_bs, gen, args.sigma_shift, args.shifted_share)
         noise = torch.randn(x0.shape, generator=gen)
         s = sigma.view(-1, 1, 1, 1, 1)
         xt = (1 - s) * x0 + s * noise
