@@ -19,6 +19,14 @@ TEXT_LEN = 32
 DIT_CONFIG = dict(model_type='t2v', patch_size=[1, 2, 2], text_len=TEXT_LEN, in_dim=16, dim=96, ffn_dim=256,
                   freq_dim=256, text_dim=64, out_dim=16, num_heads=4, num_layers=3, window_size=[-1, -1],
                   qk_norm=True, cross_attn_norm=True, eps=1e-6)
+
+
+def dit_config_for(state_dict):
+    """DIT_CONFIG with num_layers read from a DiT state dict (a grown DiT has more blocks than the default)."""
+    blocks = {int(k.split('.')[1]) for k in state_dict if k.startswith('blocks.')}
+    return dict(DIT_CONFIG, num_layers=max(blocks) + 1)
+
+
 NEGATIVE_PROMPT = ''  # the demo model's unconditional prompt (trained with caption dropout to it)
 
 

@@ -27,6 +27,11 @@ SHAPES = ('circle', 'square', 'triangle')
 DIRECTIONS = {'right': (1, 0), 'left': (-1, 0), 'up': (0, -1), 'down': (0, 1)}  # (dx, dy), y grows downwards
 SIZES = {'small': 6.5, 'large': 11.0}  # half-extent in pixels
 SPEEDS = {'slow': 2.0, 'fast': 4.0}  # pixels per frame
+# 'centred' clips (what the DiT learns from) put the middle of the path at the frame centre, moved
+# by at most this many pixels per axis; 'anywhere' clips (what the VAE learns from) start anywhere
+# the whole path fits
+CENTRED_JITTER = 6.0
+PLACEMENTS = ('anywhere', 'centred')
 
 HELD_OUT = (
     ('red', 'circle', 'right'),
@@ -113,7 +118,7 @@ def sample_attributes(rng, held_out_split=False):
     return dict(colour=colour, shape=shape, direction=direction, size=size, speed=speed, background=background)
 
 
-def start_position(rng, attrs, frames=FRAMES):
+def start_position(rng, attrs, frames=FRAMES, placement='anywhere'):
     """Start point so the whole object stays inside the frame for the whole clip."""
     r = SIZES[attrs['size']] + 1.5
     travel = SPEEDS[attrs['speed']] * (frames - 1)
@@ -125,15 +130,19 @@ def start_position(rng, attrs, frames=FRAMES):
             hi -= travel
         elif d < 0:
             lo += travel
+        if placement == 'centred':
+            centred = SIZE / 2 - d * travel / 2 + float(rng.uniform(-CENTRED_JITTER, CENTRED_JITTER))
+            return min(max(centred, lo), hi)
         return float(rng.uniform(lo, hi))
     return axis(dx), axis(dy)
 
 
-def make_clip(seed, index, held_out_split=False, frames=FRAMES):
+def make_clip(seed, index, held_out_split=False, frames=FRAMES, placement='anywhere'):
     """-> dict(video, masks, caption, attrs) for clip `index` of the split seeded by `seed`."""
+    assert placement in PLACEMENTS, placement
     rng = np.random.default_rng([seed, index, 1 if held_out_split else 0])
     attrs = sample_attributes(rng, held_out_split)
-    x0, y0 = start_position(rng, attrs, frames)
+    x0, y0 = start_position(rng, attrs, frames, placement)
     video, masks = render(x0=x0, y0=y0, frames=frames, **attrs)
     # optional caption parts, each present about half the time
     cap = caption(attrs['colour'], attrs['shape'], attrs['direction'],

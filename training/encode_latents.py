@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from common import DATA_SEED, OUT, VAE_CONFIG, setup
-from dataset import make_clip
+from dataset import PLACEMENTS, make_clip
 from text_encoder import Tokenizer, make_encoder, padded_contexts
 from wan_modules.vae import WanVAE_
 
@@ -24,6 +24,8 @@ def main():
     ap.add_argument('--parts', type=int, default=1)
     ap.add_argument('--clips', type=int, default=1600)
     ap.add_argument('--first', type=int, default=0, help='first clip index (to add more clips later)')
+    ap.add_argument('--placement', default='centred', choices=PLACEMENTS,
+                    help="where paths lie ('anywhere' is what the session-2 DiT v2/v3 trained on)")
     args = ap.parse_args()
     setup(100 + args.part)
     model = WanVAE_(**VAE_CONFIG).eval()
@@ -34,7 +36,7 @@ def main():
     lat, caps = [], []
     t0 = time.time()
     for j in range(0, len(idx), 16):
-        clips = [make_clip(DATA_SEED, DIT_INDEX_BASE + i) for i in idx[j:j + 16]]
+        clips = [make_clip(DATA_SEED, DIT_INDEX_BASE + i, placement=args.placement) for i in idx[j:j + 16]]
         with torch.no_grad():
             lat.append(model.encode_raw(torch.from_numpy(np.stack([c['video'] for c in clips])))[0])
         caps += [c['caption'] for c in clips]

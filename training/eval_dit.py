@@ -7,15 +7,19 @@ Prints colour / direction accuracy; writes nothing.
 """
 import argparse
 import json
+import os
 import numpy as np
 import torch
+from PIL import Image
 
 from adherence import measure
-from common import DATA_SEED, NEGATIVE_PROMPT, OUT
+from common import DATA_SEED, NEGATIVE_PROMPT, OUT, dit_config_for
 from dataset import HELD_OUT, caption, make_clip
 from load_release import load_all
 from reference_run import LATENT_SHAPE, context_of
+from render_frames import strip
 from sampling import generate
+from wan_modules.dit import WanModel
 from wan_modules.vae import WanVAE
 
 TRAIN_TRIPLES = (('blue', 'square', 'right'), ('red', 'square', 'left'), ('green', 'circle', 'up'),
@@ -54,6 +58,7 @@ def main():
     ap.add_argument('--guide', type=float, default=5.0)
     ap.add_argument('--shift', type=float, default=5.0)
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--png', default='', help='also save every generated clip as a frame strip, one PNG per caption, here')
     ap.add_argument('--ceiling', action='store_true')
     ap.add_argument('--one-step', action='store_true',
                     help='also measure one-step x0 predictions from noised training latents at several noise levels '
@@ -62,7 +67,9 @@ def main():
     torch.set_num_threads(args.threads)
     m = load_all()
     if args.dit:
-        m['dit'].load_state_dict(torch.load(args.dit))
+        state = torch.load(args.dit)
+        m['dit'] = WanModel(**dit_config_for(state)).eval()
+        m['dit'].load_state_dict(state)
     if args.vae:
         m['vae'].model.load_state_dict(torch.load(args.vae))
     if args.stats:
@@ -91,15 +98,24 @@ def main():
     ok_c = ok_d = n = 0
     for colour, shape, direction in triples:
         pad = context_of(m, caption(colour, shape, direction))[3]
+        strips = []
         for seed in range(args.seeds):
             noise = torch.randn(LATENT_SHAPE, generator=torch.Generator().manual_seed(seed))
             lat, _ = generate(m['dit'], pad, neg, noise[None], args.steps, args.shift, args.guide)
             with torch.no_grad():
-                r = measure(m['vae'].decode(lat)[0].numpy())
+                video = m['vae'].decode(lat)[0].numpy()
+            r = measure(video)
+            strips.append(strip(video))
             n += 1
             ok_c += r['colour'] == colour
             ok_d += r['direction'] == direction
             print(f'{colour} {shape} {direction} seed {seed}: {r["colour"]} {r["direction"]}', flush=True)
+        if args.png:
+            os.makedirs(args.png, exist_ok=True)
+            sheet = Image.new('RGB', (strips[0].width, sum(x.height for x in strips)))
+            for k, x in enumerate(strips):
+                sheet.paste(x, (0, k * x.height))
+            sheet.save(os.path.join(args.png, f'{colour}_{shape}_{direction}.png'))
     print(f'{args.set} {args.dit}: colour {ok_c}/{n} direction {ok_d}/{n}', flush=True)
 
 

@@ -13,7 +13,7 @@ import json
 import os
 import torch
 
-from common import CKPT, DIT_CONFIG, OUT, T5_CONFIG, TEXT_LEN, VAE_CONFIG, NEGATIVE_PROMPT, save_json
+from common import CKPT, OUT, dit_config_for, T5_CONFIG, TEXT_LEN, VAE_CONFIG, NEGATIVE_PROMPT, save_json
 from safetensors_np import write_safetensors
 from text_encoder import EOS, PAD, UNK, Tokenizer, build_tokenizer_json, make_encoder
 from wan_modules.dit import WanModel
@@ -34,13 +34,15 @@ def torch_save(obj, path):
 def main():
     os.makedirs(os.path.join(CKPT, 'google', 'umt5-xxl'), exist_ok=True)
     # DiT: load through the module so the key set is exactly WanModel.state_dict()
-    dit = WanModel(**DIT_CONFIG)
-    dit.load_state_dict(torch.load(f'{OUT}/dit.pt'), strict=True)
+    state = torch.load(f'{OUT}/dit.pt')
+    dit_config = dit_config_for(state)
+    dit = WanModel(**dit_config)
+    dit.load_state_dict(state, strict=True)
     write_safetensors(os.path.join(CKPT, 'diffusion_pytorch_model.safetensors'),
                       {k: v.detach().float().numpy() for k, v in dit.state_dict().items()},
                       metadata={'format': 'pt'})
     cfg = {'_class_name': 'WanModel', '_diffusers_version': '0.30.0'}
-    cfg.update({k: DIT_CONFIG[k] for k in ['dim', 'eps', 'ffn_dim', 'freq_dim', 'in_dim', 'model_type', 'num_heads',
+    cfg.update({k: dit_config[k] for k in ['dim', 'eps', 'ffn_dim', 'freq_dim', 'in_dim', 'model_type', 'num_heads',
                                            'num_layers', 'out_dim', 'text_len', 'text_dim', 'patch_size',
                                            'window_size', 'qk_norm', 'cross_attn_norm']})
     save_json(os.path.join(CKPT, 'config.json'), cfg)

@@ -2,7 +2,7 @@
 import json
 import os
 
-from common import CKPT, DIT_CONFIG, OUT, T5_CONFIG, TEXT_LEN, VAE_CONFIG
+from common import CKPT, OUT, T5_CONFIG, TEXT_LEN, VAE_CONFIG
 from dataset import HELD_OUT
 
 J = lambda p: json.load(open(p)) if os.path.exists(p) else None
@@ -30,7 +30,8 @@ def main():
     L += [f'| `{f}` | {n:,} |' for f, n in files]
     L.append(f'\nTotal: {sum(n for _, n in files) / 1e6:.2f} MB.\n')
     L.append('## Architecture\n')
-    L.append(f'- DiT `WanModel` t2v: {json.dumps(DIT_CONFIG)}')
+    dit_config = {k: v for k, v in json.load(open(os.path.join(CKPT, 'config.json'))).items() if not k.startswith('_')}
+    L.append(f'- DiT `WanModel` t2v: {json.dumps(dit_config)}')
     L.append(f'- VAE `WanVAE_`: {json.dumps(VAE_CONFIG)}; latent mean/std in `vae_config.json` '
              '(wrapper `scale = [mean, 1/std]`).')
     L.append(f'- Text encoder `T5Encoder` (umT5 layout, frozen random weights from the official init, '

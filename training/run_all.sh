@@ -25,8 +25,8 @@ wait
 $PY eval_dit.py --ceiling --seeds 0 --vae out/vae_j.pt
 $PY pick_vae.py --tag _j --why 'lowest reconstruction MAE; 16/16 held-out reconstructions keep the measured colour and direction'
 # DiT data: VAE mu + T5 contexts of 4000 clips, two parts in parallel
-nice -n 5 $PY encode_latents.py --part 0 --parts 2 --clips 4000 &
-nice -n 5 $PY encode_latents.py --part 1 --parts 2 --clips 4000
+nice -n 5 $PY encode_latents.py --placement anywhere --part 0 --parts 2 --clips 4000 &
+nice -n 5 $PY encode_latents.py --placement anywhere --part 1 --parts 2 --clips 4000
 wait
 # DiT from scratch: 2 data-parallel processes, global batch 128, lr cosine planned over 45 min of wall
 # time; the shipped run was stopped after 30 min (generated first frames were the weak spot) and its
@@ -42,7 +42,18 @@ A="--init out/dit_v2_snap30.pt --tag _v3 --world 2 --bs 128 --lr 6e-4 --text-lr-
 nice -n 5 $PY train_dit.py $A --rank 1 &
 nice -n 5 $PY train_dit.py $A --rank 0
 wait
-cp out/dit_v3.pt out/dit.pt
+# v3 drew colour but not coherent motion from noise; v6 continues it on clips whose paths are
+# centred (+-6 px), so the caption decides where the object is in every frame
+mkdir -p out/latents_anywhere && mv out/latents_0.npz out/latents_1.npz out/latents_anywhere/
+nice -n 5 $PY encode_latents.py --placement centred --part 0 --parts 2 --clips 4000 &
+nice -n 5 $PY encode_latents.py --placement centred --part 1 --parts 2 --clips 4000
+wait
+rm -f out/ddp_rendezvous
+A="--init out/dit_v3.pt --tag _v6 --world 2 --bs 128 --lr 6e-4 --text-lr-mult 2 --warmup 50 --first-frame-weight 3 --steps 100000 --max-minutes 45 --time-cosine --snapshot-minutes 10"
+nice -n 5 $PY train_dit.py $A --rank 1 &
+nice -n 5 $PY train_dit.py $A --rank 0
+wait
+cp out/dit_v6.pt out/dit.pt
 $PY export.py
 $PY reference_run.py
 $PY render_frames.py

@@ -17,17 +17,25 @@ import time
 import numpy as np
 import torch
 
-from common import DIT_CONFIG, NEGATIVE_PROMPT, OUT, setup, save_json
+from common import DIT_CONFIG, NEGATIVE_PROMPT, OUT, dit_config_for, setup, save_json
 from text_encoder import Tokenizer, make_encoder, padded_contexts
 from wan_modules.dit import WanModel
 
 
-def load_data(reuse_stats=False):
+def load_data(reuse_stats=False, object_masks=False):
     """Raw mu from encode_latents.py -> per-channel mean/std (saved for the VAE wrapper) -> normalised.
 
     With reuse_stats the existing out/latent_stats.json is kept (continued training must not
-    change the latent normalisation the model was trained in)."""
-    parts = [np.load(p) for p in sorted(glob.glob(f'{OUT}/latents_*.npz'))]
+    change the latent normalisation the model was trained in). With object_masks, also the
+    object_masks.py coverage [n, 3, 8, 8] of every clip (else None)."""
+    paths = sorted(glob.glob(f'{OUT}/latents_*.npz'))
+    parts = [np.load(p) for p in paths]
+    masks = None
+    if object_masks:
+        mparts = [np.load(p.replace('latents_', 'objmask_')) for p in paths]
+        for p, m in zip(parts, mparts):
+            assert np.array_equal(p['index'], m['index']), 'object masks are stale: rerun object_masks.py'
+        masks = torch.from_numpy(np.concatenate([m['masks'] for m in mparts]))
     lat = torch.from_numpy(np.concatenate([p['latents'] for p in parts]))
     ctx = np.concatenate([p['contexts'] for p in parts])
     if reuse_stats:
@@ -38,7 +46,7 @@ def load_data(reuse_stats=False):
         std = lat.std(dim=(0, 2, 3, 4))
         save_json(f'{OUT}/latent_stats.json', dict(mean=mean.tolist(), std=std.tolist(), n_clips=lat.shape[0]))
     lat = (lat - mean.view(1, -1, 1, 1, 1)) * (1.0 / std).view(1, -1, 1, 1, 1)
-    return lat, torch.from_numpy(ctx)
+    return lat, torch.from_numpy(ctx), masks
 
 
 def sample_sigma(n, gen, shift=3.0, shifted_share=0.5):
@@ -47,6 +55,28 @@ def sample_sigma(n, gen, shift=3.0, shifted_share=0.5):
     shifted = shift * u / (1 + (shift - 1) * u)
     pick = torch.rand(n, generator=gen) < shifted_share
     return torch.where(pick, logit_normal, shifted).clamp(1e-3, 0.999)
+
+
+def grow_interleaved(state, num_layers):
+    """Deepen a trained DiT without changing what it computes: a fresh block goes after each trained one,
+    with its self-attention, cross-attention and FFN output projections zeroed, so it starts as the identity
+    (Wan blocks are residual) and learns from there. Returns (model, state to load)."""
+    old = dit_config_for(state)['num_layers']
+    assert num_layers >= old, f'cannot shrink {old} blocks to {num_layers}'
+    model = WanModel(**dict(DIT_CONFIG, num_layers=num_layers))
+    grown = model.state_dict()
+    trained_at = [round(i * num_layers / old) for i in range(old)]  # 3 -> 6: blocks 0, 2, 4
+    for k, v in state.items():
+        if k.startswith('blocks.'):
+            _, i, rest = k.split('.', 2)
+            grown[f'blocks.{trained_at[int(i)]}.{rest}'] = v
+        else:
+            grown[k] = v
+    for i in set(range(num_layers)) - set(trained_at):
+        for proj in ('self_attn.o', 'cross_attn.o', 'ffn.2'):
+            grown[f'blocks.{i}.{proj}.weight'].zero_()
+            grown[f'blocks.{i}.{proj}.bias'].zero_()
+    return model, grown
 
 
 def main():
@@ -67,9 +97,14 @@ def main():
     ap.add_argument('--first-frame-weight', type=float, default=1.0,
                     help='loss weight of latent frame 0 (it encodes one video frame alone; its normalised '
                          'values are ~0.6x the others, so equal weights leave it the least accurate)')
+    ap.add_argument('--object-weight', type=float, default=0.0,
+                    help='extra loss weight on latent pixels the object covers (object_masks.py): weight 1 + W * coverage; '
+                         'the object is ~8%% of the latent, so unweighted the loss is mostly background')
     ap.add_argument('--time-cosine', action='store_true',
                     help='cosine lr over --max-minutes of wall time instead of over --steps')
     ap.add_argument('--snapshot-minutes', type=float, default=0, help='save the EMA every N minutes (0: never)')
+    ap.add_argument('--layers', type=int, default=DIT_CONFIG['num_layers'],
+                    help='DiT blocks; with --init from a shallower DiT, new identity-initialised blocks are interleaved')
     ap.add_argument('--rank', type=int, default=0)
     ap.add_argument('--world', type=int, default=1,
                     help='data-parallel single-thread processes (gloo); --bs is the global batch')
@@ -80,16 +115,17 @@ def main():
         torch.distributed.init_process_group('gloo', init_method=f'file://{OUT}/ddp_rendezvous',
                                              rank=args.rank, world_size=args.world)
     main_rank = args.rank == 0
-    lat, ctx = load_data(reuse_stats=bool(args.init))
+    lat, ctx, masks = load_data(reuse_stats=bool(args.init), object_masks=args.object_weight > 0)
     n = lat.shape[0]
     tok = Tokenizer()
     t5 = make_encoder(tok.vocab_size)
     neg = padded_contexts(t5, tok, [NEGATIVE_PROMPT])  # [1, text_len, 64]
     print(f'{n} latents {tuple(lat.shape[1:])}, contexts {tuple(ctx.shape[1:])}', flush=True)
-    model = WanModel(**DIT_CONFIG)  # same seed on every rank -> same init
-    print(f'DiT parameters: {sum(p.numel() for p in model.parameters()):,}', flush=True)
+    model = WanModel(**dict(DIT_CONFIG, num_layers=args.layers))  # same seed on every rank -> same init
     if args.init:
-        model.load_state_dict(torch.load(args.init))
+        model, state = grow_interleaved(torch.load(args.init), args.layers)
+        model.load_state_dict(state)
+    print(f'DiT parameters: {sum(p.numel() for p in model.parameters()):,}', flush=True)
     ema = copy.deepcopy(model).eval()
     local_bs = args.bs // args.world
     # text pathway (text_embedding, cross-attention, its norm) may get a larger lr: the
@@ -125,9 +161,12 @@ def main():
         s = sigma.view(-1, 1, 1, 1, 1)
         xt = (1 - s) * x0 + s * noise
         v = model(xt, sigma * 1000.0, c)
-        frame_w = torch.ones(1, 1, x0.shape[2], 1, 1)
-        frame_w[:, :, 0] = args.first_frame_weight
-        loss = ((v - (noise - x0)).pow(2) * frame_w).mean() / frame_w.mean()
+        w = torch.ones(1, 1, x0.shape[2], 1, 1)
+        w[:, :, 0] = args.first_frame_weight
+        if masks is not None:
+            w = w * (1 + args.object_weight * masks[i][:, None])
+        w = w.expand_as(x0)
+        loss = ((v - (noise - x0)).pow(2) * w).sum() / w.sum()
         for g in opt.param_groups:
             g['lr'] = lr_at(step, prog) * g['mult']
         opt.zero_grad()
