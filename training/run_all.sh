@@ -48,13 +48,19 @@ mkdir -p out/latents_anywhere && mv out/latents_0.npz out/latents_1.npz out/late
 nice -n 5 $PY encode_latents.py --placement centred --part 0 --parts 2 --clips 4000 &
 nice -n 5 $PY encode_latents.py --placement centred --part 1 --parts 2 --clips 4000
 wait
+$PY object_masks.py --placement centred
+# v6: lr planned over 45 min, stopped by hand after its 20-minute snapshot; v7 continues that
+# snapshot with the loss on the object's latent pixels weighted up
 rm -f out/ddp_rendezvous
 A="--init out/dit_v3.pt --tag _v6 --world 2 --bs 128 --lr 6e-4 --text-lr-mult 2 --warmup 50 --first-frame-weight 3 --steps 100000 --max-minutes 45 --time-cosine --snapshot-minutes 10"
+timeout 1230 nice -n 5 $PY train_dit.py $A --rank 1 &
+timeout 1230 nice -n 5 $PY train_dit.py $A --rank 0 || true
+wait || true
+cp out/dit_v6_snap.pt out/dit_v6_snap20.pt
+rm -f out/ddp_rendezvous
+A="--init out/dit_v6_snap20.pt --tag _v7 --world 2 --bs 128 --lr 5e-4 --text-lr-mult 2 --warmup 50 --first-frame-weight 3 --object-weight 8 --steps 100000 --max-minutes 45 --time-cosine --snapshot-minutes 10"
 nice -n 5 $PY train_dit.py $A --rank 1 &
 nice -n 5 $PY train_dit.py $A --rank 0
 wait
-cp out/dit_v6.pt out/dit.pt
-$PY export.py
-$PY reference_run.py
-$PY render_frames.py
-$PY make_model_card.py
+cp out/dit_v7.pt out/dit.pt
+./publish.sh

@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runBatch } from '../batch/local.js';
-import type { BatchRunner, GenerateRequest, GenerateResult, RunnerSpec } from '../batch/types.js';
+import type { BatchRunner, GenerateRequest, GenerateResult, Progress, RunnerSpec } from '../batch/types.js';
 import { readVideoFrames } from '../video/probe.js';
 import { mean, temporalFlickering } from './metrics.js';
 import { withRenderer, type RendererChoice } from './renderer.js';
@@ -73,6 +73,8 @@ export type EvalEvent =
   | { type: 'plan'; total: number; present: number }
   | { type: 'render'; job: EvalJob; done: number; todo: number }
   | { type: 'rendered'; job: EvalJob; wallMs: number }
+  /** Within one video: text encoding, denoising steps, decoding, encoding. */
+  | { type: 'progress'; job: EvalJob; progress: Progress }
   | { type: 'failed'; job: EvalJob; error: Error }
   | { type: 'metrics'; done: number; total: number };
 
@@ -232,9 +234,10 @@ async function renderInProcess(
     const output = path.join(dirs.work, workName(job, extension));
     const request: GenerateRequest = { ...o.settings, prompt: job.prompt, seed: job.seed, output, format: extension };
     const t0 = performance.now();
+    const runOptions = { ...(o.signal && { signal: o.signal }), onProgress: (progress: Progress) => o.onEvent?.({ type: 'progress', job, progress }) };
     try {
-      const denoised = await runner.denoise(request, o.signal ? { signal: o.signal } : {});
-      const result: GenerateResult = await runner.finish(denoised, o.signal ? { signal: o.signal } : {});
+      const denoised = await runner.denoise(request, runOptions);
+      const result: GenerateResult = await runner.finish(denoised, runOptions);
       if (result.seed !== job.seed) throw new Error(`the renderer used seed ${result.seed}, not the planned ${job.seed}`);
       await place(job, result.output, result.sidecar, dirs.videos, dirs.sidecars);
       const wallMs = performance.now() - t0;
@@ -274,9 +277,11 @@ async function renderWithBatch(
     ...(o.batch?.pipelined !== undefined ? { pipelined: o.batch.pipelined } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     onEvent: (e) => {
-      if (e.type !== 'failed') return;
+      if (e.type !== 'failed' && e.type !== 'progress') return;
       const job = byOutput.get(e.job.output);
-      if (job) o.onEvent?.({ type: 'failed', job, error: e.error });
+      if (!job) return;
+      if (e.type === 'failed') o.onEvent?.({ type: 'failed', job, error: e.error });
+      else o.onEvent?.({ type: 'progress', job, progress: e.progress });
     },
   });
   for (const mj of summary.jobs) {

@@ -56,6 +56,8 @@ describe('diffsparse convert/eval/compare (built binary, demo model)', () => {
     const run = await runBinary(['eval', '--prompts', prompts, '--samples', '1', '--pipeline', model, ...TINY, '-o', out, '--json']);
     expect(run.code).toBe(0);
     expect(await readdir(path.join(out, 'videos'))).toEqual(['a blue square moving right-0.mp4']);
+    // per-step progress (stderr is a pipe here, so plain lines), labelled with the video's name
+    expect(run.stderr).toMatch(/^a blue square moving right-0\.mp4 denoise 4\/4 done in /m);
     const printed = JSON.parse(run.stdout) as { ok: boolean; resultsFile: string; counts: Record<string, number> };
     expect(printed).toMatchObject({ ok: true, counts: { planned: 1, rendered: 1, failed: 0 } });
     const results = JSON.parse(await readFile(printed.resultsFile, 'utf8')) as { format: string; mode: string; settings: Record<string, unknown>; videos: { temporalFlickering: number; seed: number }[] };

@@ -19,11 +19,16 @@ describe('evaluate (VBench-style run)', () => {
     const outDir = await tempDir();
     const runner = await createRunner({ frames: 6 });
     const settings = { frames: 6, steps: 4 };
-    const first = await evaluate({ outDir, runner, prompts: PROMPTS, samples: 2, baseSeed: 10, settings });
+    const progressOf = new Set<string>();
+    const first = await evaluate({
+      outDir, runner, prompts: PROMPTS, samples: 2, baseSeed: 10, settings,
+      onEvent: (e) => { if (e.type === 'progress' && e.progress.phase === 'denoise') progressOf.add(e.job.fileName); },
+    });
     const names = PROMPTS.flatMap((p) => [`${p}-0.mp4`, `${p}-1.mp4`]);
     expect((await readdir(path.join(outDir, 'videos'))).sort()).toEqual([...names].sort());
     expect((await readdir(path.join(outDir, 'sidecars'))).sort()).toEqual(names.map((n) => `${n}.json`).sort());
     expect(first.counts).toEqual({ planned: 6, present: 6, rendered: 6, skipped: 0, failed: 0 });
+    expect([...progressOf].sort()).toEqual([...names].sort()); // step progress reached the caller for every video
     expect(first.videos.map((v) => v.seed)).toEqual([10, 11, 110, 111, 210, 211]);
 
     const sidecar = JSON.parse(await readFile(path.join(outDir, 'sidecars', `${names[2]}.json`), 'utf8')) as { video: { file: string }; settings: { seed: number } };
@@ -95,8 +100,13 @@ describe('evaluate (VBench-style run)', () => {
   it('renders through the local batch engine (worker lanes) into the same layout', async () => {
     const outDir = await tempDir();
     const module = new URL('./helpers/video-runner.ts', import.meta.url).href;
-    const r = await evaluate({ outDir, batch: { runner: { module, options: { frames: 4 } } }, prompts: ['a cat', 'a boat'], samples: 1, settings: { frames: 4 } });
+    const progressOf = new Set<string>();
+    const r = await evaluate({
+      outDir, batch: { runner: { module, options: { frames: 4 } } }, prompts: ['a cat', 'a boat'], samples: 1, settings: { frames: 4 },
+      onEvent: (e) => { if (e.type === 'progress') progressOf.add(e.job.fileName); },
+    });
     expect(r.counts.rendered).toBe(2);
+    expect([...progressOf].sort()).toEqual(['a boat-0.mp4', 'a cat-0.mp4']);
     expect((await readdir(path.join(outDir, 'videos'))).sort()).toEqual(['a boat-0.mp4', 'a cat-0.mp4']);
     expect(r.videos.every((v) => v.temporalFlickering !== null && v.frames === 4)).toBe(true);
     await rm(outDir, { recursive: true, force: true });

@@ -89,6 +89,7 @@ Examples:
     const onEvent = (e: EvalEvent): void => {
       if (e.type === 'plan') progress.line(`${e.total} video(s) planned, ${e.present} already in ${path.join(flags.outDir, 'videos')}`);
       else if (e.type === 'render') progress.line(`[${e.done + 1}/${e.todo}] ${e.job.fileName} (seed ${e.job.seed})`);
+      else if (e.type === 'progress') progress.update(e.progress, progressLabel(e.job.fileName));
       else if (e.type === 'rendered') progress.line(`${e.job.fileName}: done in ${formatDuration(e.wallMs)}`);
       else if (e.type === 'failed') progress.line(`${e.job.fileName}: FAILED: ${e.error.message}`);
       else if (e.type === 'metrics' && !measuring) {
@@ -121,4 +122,9 @@ Examples:
     ctx.stdout.write(`${lines.join('\n')}\n`);
   });
   return command;
+}
+
+/** VBench file names run to 200+ characters; a progress line shows their start. */
+function progressLabel(fileName: string): string {
+  return fileName.length <= 40 ? fileName : `${fileName.slice(0, 39)}…`;
 }

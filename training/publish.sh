@@ -1,0 +1,24 @@
+#!/bin/sh
+# Publishes out/dit.pt + out/vae.pt as the shipped demo model: release-format export, the
+# PyTorch reference run for the parity test, the project's own conversion, frame strips, the
+# model card, the demo schedules relearned for the new weights (they are bound to the DiT's
+# fingerprint) and the TypeScript adherence bench. Run from a checkout with `npm install` done.
+set -eu
+cd "$(dirname "$0")"
+PY=/usr/bin/python3
+ROOT=..
+DEMO=$ROOT/samples/demo-model
+REF=$DEMO/reference/red_circle_right
+$PY export.py
+$PY reference_run.py
+(cd $ROOT && npx tsc -p . && rm -rf samples/demo-model/model.old && \
+  { [ ! -d samples/demo-model/model ] || mv samples/demo-model/model samples/demo-model/model.old; } && \
+  node bin/diffsparse.js convert samples/demo-model/checkpoint samples/demo-model/model && \
+  rm -rf samples/demo-model/model.old)
+nice -n 5 $PY render_frames.py --seeds 3 &
+(cd $ROOT && npx tsx bench/sparsity-fidelity.ts samples/demo-model/model/dit --vae samples/demo-model/model/vae \
+  --latent 16x3x8x8 --steps 20 --cond $REF/context.npy --uncond $REF/neg_context.npy --budgets 0.75,0.5,0.35 \
+  --grouping 2x1 --iterations 1 --variants reuse --model-id wan-demo --save schedules/wan-demo)
+wait
+$PY make_model_card.py
+(cd $ROOT && npm run bench -- adherence)
