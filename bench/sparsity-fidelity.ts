@@ -5,12 +5,13 @@
  *
  *   npx tsx bench/sparsity-fidelity.ts <converted DiT folder> [--vae <VAE decoder folder>]
  *       [--latent 16x3x8x12] [--steps 8] [--guidance 5] [--shift 5] [--solver unipc]
- *       [--budgets 0.75,0.5,0.35] [--calib-seeds 101] [--eval-seeds 202,303]
+ *       [--budgets 0.75,0.5,0.35] [--calib-seeds 101] [--select-seeds 111,112] [--eval-seeds 202,303]
  *       [--grouping 1x1] [--iterations 2] [--variants reuse,cached-kv] [--model-id NAME] [--save schedules/]
  *   npx tsx bench/sparsity-fidelity.ts --fixture ...   (the fixture tiny DiT and VAE, converted to a temp folder)
  *
- * Schedules are learned on the calibration seeds and evaluated on the evaluation seeds (held
- * out). Text contexts are seeded random normal rows of the model's text width (the fixture's
+ * Schedules are learned on the calibration seeds, chosen among the solved table and the
+ * structured seeds on the selection seeds (when given), and evaluated on the evaluation seeds
+ * (held out from both). Text contexts are seeded random normal rows of the model's text width (the fixture's
  * own contexts with --fixture) unless --cond/--uncond give .npy files.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -49,6 +50,7 @@ const { values, positionals } = parseArgs({
     solver: { type: 'string', default: 'unipc' },
     budgets: { type: 'string', default: '0.75,0.5,0.35' },
     'calib-seeds': { type: 'string', default: '101' },
+    'select-seeds': { type: 'string', default: '' },
     'eval-seeds': { type: 'string', default: '202,303' },
     grouping: { type: 'string', default: '1x1' },
     iterations: { type: 'string', default: '2' },
@@ -153,10 +155,16 @@ async function evaluate(budget: number, method: string, plan: SparsePlan, ratio:
 }
 
 console.log(`model ${model.id} (${model.fingerprint?.slice(0, 19)}…): ${shape.layers} layers, dim ${shape.dim}, ${shape.tokens} tokens; ${steps} ${sampling.solver} steps, shift ${sampling.shift}, guidance ${sampling.guidance}`);
-console.log(`calibration seeds ${values['calib-seeds']}, evaluation seeds ${values['eval-seeds']}, calibration cells ${gs} step(s) × ${gl} layer(s), ${values.iterations} refinement iteration(s)`);
+console.log(`calibration seeds ${values['calib-seeds']}, ${values['select-seeds'] ? `selection seeds ${values['select-seeds']}, ` : ''}evaluation seeds ${values['eval-seeds']}, calibration cells ${gs} step(s) × ${gl} layer(s), ${values.iterations} refinement iteration(s)`);
 const t0 = performance.now();
 const calibRun = sparseRunner(dit, calibCases, sampling);
 const calibRef = await calibRun({ table: denseTable, attention: 'reuse', reuse: 'module-outputs' });
+const selectRun = values['select-seeds'] ? sparseRunner(dit, cases(values['select-seeds']), sampling) : null;
+const selection = selectRun && {
+  run: selectRun,
+  reference: await selectRun({ table: denseTable, attention: 'reuse', reuse: 'module-outputs' }),
+  description: `selection seeds ${values['select-seeds']} (torch CPU randn), ${steps} ${sampling.solver} steps, shift ${sampling.shift}, guidance ${sampling.guidance}`,
+};
 const calibrated = new Map<AttentionVariant, CostTable>();
 async function learned(budget: number, variant: AttentionVariant, label: string, save: boolean): Promise<void> {
   const result = await learnSchedule({
@@ -165,6 +173,7 @@ async function learned(budget: number, variant: AttentionVariant, label: string,
     run: calibRun, reference: calibRef, grouping: { steps: gs, layers: gl }, iterations: Number(values.iterations),
     casesDescription: `calibration seeds ${values['calib-seeds']} (torch CPU randn), ${steps} ${sampling.solver} steps, shift ${sampling.shift}, guidance ${sampling.guidance}`,
     calibrated: calibrated.get(variant),
+    ...(selection && { selection }),
   });
   calibrated.set(variant, result.calibrated);
   const s = result.schedule;
@@ -174,7 +183,7 @@ async function learned(budget: number, variant: AttentionVariant, label: string,
     s.fidelity = {
       latentRelL2: r.relL2,
       ...(r.psnr === null ? {} : { psnr: r.psnr, ssim: r.ssim! }),
-      how: `mean over evaluation seeds ${values['eval-seeds']} (held out; learned on seeds ${values['calib-seeds']}) against the dense run with the same noise and contexts: final-latent relative L2${r.psnr === null ? '' : ', per-frame PSNR on RGB in [0,1] and per-channel Gaussian SSIM of the decoded frames'}; ${steps} ${sampling.solver} steps, shift ${sampling.shift}, guidance ${sampling.guidance}`,
+      how: `mean over evaluation seeds ${values['eval-seeds']} (held out; learned on seeds ${values['calib-seeds']}${values['select-seeds'] ? `, chosen on seeds ${values['select-seeds']}` : ''}) against the dense run with the same noise and contexts: final-latent relative L2${r.psnr === null ? '' : ', per-frame PSNR on RGB in [0,1] and per-channel Gaussian SSIM of the decoded frames'}; ${steps} ${sampling.solver} steps, shift ${sampling.shift}, guidance ${sampling.guidance}`,
     };
     const name = `${model.id}-${steps}steps-${variant}-${Math.round(budget * 100)}`;
     await saveSchedule(s, join(values.save, `${name}.json`));

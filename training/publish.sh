@@ -7,8 +7,7 @@ set -eu
 cd "$(dirname "$0")"
 PY=/usr/bin/python3
 ROOT=..
-DEMO=$ROOT/samples/demo-model
-REF=$DEMO/reference/red_circle_right
+REF=samples/demo-model/reference/red_circle_right  # relative to the checkout root
 $PY export.py
 $PY reference_run.py
 (cd $ROOT && npx tsc -p . && rm -rf samples/demo-model/model.old && \
@@ -18,7 +17,8 @@ $PY reference_run.py
 nice -n 5 $PY render_frames.py --seeds 3 &
 (cd $ROOT && npx tsx bench/sparsity-fidelity.ts samples/demo-model/model/dit --vae samples/demo-model/model/vae \
   --latent 16x3x8x8 --steps 20 --cond $REF/context.npy --uncond $REF/neg_context.npy --budgets 0.75,0.5,0.35 \
-  --grouping 2x1 --iterations 1 --variants reuse --model-id wan-demo --save schedules/wan-demo)
+  --grouping 2x1 --iterations 1 --variants reuse --calib-seeds 101,102,103 --select-seeds 111,112,113 --eval-seeds 202,303,404,505 \
+  --model-id wan-demo --save schedules/wan-demo)
 wait
 $PY make_model_card.py
 (cd $ROOT && npm run bench -- adherence)

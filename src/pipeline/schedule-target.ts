@@ -10,7 +10,7 @@ import type { Solver } from '../batch/types.js';
 import { WanDiT } from '../models/wan/dit/runtime.js';
 import { VAE_MANIFEST_FILE, type VaeDecoderManifest } from '../models/wan/vae/convert.js';
 import { resolvePipeline } from './definition.js';
-import type { Latent } from './types.js';
+import type { Latent, TextContext } from './types.js';
 import { torchRandn } from '../sampling/noise.js';
 import type { AttentionVariant, FlopsShape } from '../sparsity/flops.js';
 import { learnSchedule, solveSchedule, sparseRunner, type CostTable, type LearnCase, type LearnedSchedule, type Sampling } from '../sparsity/learn.js';
@@ -98,6 +98,8 @@ export interface LearnRequest {
   budget: number;
   prompts: string[];
   seeds: number[];
+  /** Seeds (with the same prompts) that choose among the solved and structured schedules; see LearnScheduleOptions.selection. */
+  selectSeeds?: number[];
   attention?: AttentionVariant;
   grouping: { steps: number; layers: number };
   iterations: number;
@@ -110,12 +112,15 @@ export interface LearnRequest {
 export async function learnForTarget(t: ScheduleTarget, r: LearnRequest, threads?: number): Promise<LearnedSchedule> {
   const text = await TextEncoder.load(t.textDir, { ...(threads !== undefined && { intraOpThreads: threads }) });
   const cases: LearnCase[] = [];
+  const selectCases: LearnCase[] = [];
   try {
     const uncond = t.branches === 2 ? await text.encode(t.negativePrompt) : undefined;
+    const caseOf = (seed: number, cond: TextContext): LearnCase => ({ noise: { data: torchRandn(t.latentShape, seed), shape: t.latentShape }, cond, ...(uncond && { uncond }) });
     for (const [i, prompt] of r.prompts.entries()) {
       r.onProgress?.('encode-text', i, r.prompts.length);
       const cond = await text.encode(prompt);
-      for (const seed of r.seeds) cases.push({ noise: { data: torchRandn(t.latentShape, seed), shape: t.latentShape }, cond, ...(uncond && { uncond }) });
+      for (const seed of r.seeds) cases.push(caseOf(seed, cond));
+      for (const seed of r.selectSeeds ?? []) selectCases.push(caseOf(seed, cond));
     }
     r.onProgress?.('encode-text', r.prompts.length, r.prompts.length);
   } finally {
@@ -129,5 +134,8 @@ export async function learnForTarget(t: ScheduleTarget, r: LearnRequest, threads
     ...(r.attention && { attention: r.attention }), ...(r.calibrated && { calibrated: r.calibrated.table, levels: r.calibrated.levels }),
     casesDescription: `${r.prompts.length} prompt(s) × seeds ${r.seeds.join(', ')} (torch CPU randn), ${s.steps} ${s.solver} steps, shift ${s.shift}, guidance ${s.guidance}`,
     ...(r.onProgress && { onProgress: r.onProgress }),
+    ...(selectCases.length > 0 && {
+      selection: { run: sparseRunner(t.dit, selectCases, s), description: `${r.prompts.length} prompt(s) × selection seeds ${r.selectSeeds!.join(', ')} (torch CPU randn)` },
+    }),
   });
 }

@@ -84,11 +84,13 @@ describe('diffsparse convert/eval/compare (built binary, demo model)', () => {
   it('schedule learn calibrates on the model, saves the cost table, and solve reuses it at another budget', async () => {
     const learned = path.join(dir, 'learned.json');
     const cost = path.join(dir, 'cost.json');
-    // one calibration cell (steps 1-2, all 3 layers) and no refinement: 6 tiny generations
+    // one calibration cell (steps 1-2, all 3 layers) and no refinement
     const learn = await runBinary(['schedule', 'learn', '--pipeline', model, '--steps', '3', '--frames', '5', '--budget', '0.6', '--prompt', 'a red circle',
-      '--seeds', '1', '--grouping', '2x3', '--iterations', '0', '-o', learned, '--save-cost', cost, '--json']);
+      '--seeds', '1', '--select-seeds', '2', '--grouping', '2x3', '--iterations', '0', '-o', learned, '--save-cost', cost, '--json']);
     expect(learn.code).toBe(0);
-    expect(JSON.parse(learn.stdout)).toMatchObject({ ok: true, output: learned, runs: 8 /* dense + 4 cells + solved + 2 structured seeds */, provenance: { kind: 'calibrated', budget: 0.6 } });
+    // calibration: dense + 4 cells + solved; selection on seed 2: dense + solved + 2 structured seeds
+    expect(JSON.parse(learn.stdout)).toMatchObject({ ok: true, output: learned, runs: 10, provenance: { kind: 'calibrated', budget: 0.6 } });
+    expect((JSON.parse(learn.stdout) as { provenance: { method: string } }).provenance.method).toContain('on the selection cases');
     expect(learn.stderr).toMatch(/^calibrate 4\/4 /m);
     const schedule = JSON.parse(await readFile(learned, 'utf8')) as { sampling: { steps: number }; table: number[][]; flopsRatio: number; fidelity: { latentRelL2: number } };
     expect(schedule.sampling.steps).toBe(3);

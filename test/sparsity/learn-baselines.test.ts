@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockReuseBaseline, evenlySpacedSteps, stepSkipBaseline, uniformTokenBaseline } from '../../src/sparsity/baselines.js';
 import { generationFlops, type FlopsShape } from '../../src/sparsity/flops.js';
 import { calibrationCells, learnSchedule, solveSchedule, sparseRunner, squaredRelError, type PlanRunner } from '../../src/sparsity/learn.js';
+import { torchRandn } from '../../src/sampling/noise.js';
 import { parseSchedule } from '../../src/sparsity/schedule.js';
 import { tinySetup, type TinySetup } from './helpers.js';
 
@@ -102,5 +103,31 @@ describe('learning a schedule on the fixture tiny DiT', () => {
     expect(Math.sqrt(squaredRelError(out, ref))).toBeCloseTo(sched.fidelity!.latentRelL2!, 10);
     // best-of: never worse than the first solved schedule
     expect(learned.history[0].error).toBeGreaterThanOrEqual(sched.fidelity!.latentRelL2! ** 2 - 1e-15);
+  });
+
+  it('picks the final schedule on the selection cases when given, not on the calibration cases', async () => {
+    const sampling = { steps: 8, shift: 5, guidance: 5, solver: 'unipc' as const };
+    const calibrate = sparseRunner(s.dit, [{ noise: s.noise, cond: s.cond, uncond: s.uncond }], sampling);
+    const otherNoise = { data: torchRandn(s.noise.shape, 7), shape: s.noise.shape };
+    const select = sparseRunner(s.dit, [{ noise: otherNoise, cond: s.cond, uncond: s.uncond }], sampling);
+    const plan = (table: number[][]) => ({ table, attention: 'reuse' as const, reuse: 'module-outputs' as const });
+    const [reference] = await select(plan(Array.from({ length: 8 }, () => [1, 1, 1])));
+    let selectionRuns = 0;
+    const learned = await learnSchedule({
+      steps: 8, layers: 3, shape, budget: 0.5, model: { id: 'wan21-tiny', layers: 3, dim: 64, heads: 4 }, sampling,
+      tokenGrid: { frames: 3, height: 4, width: 6 }, run: calibrate, grouping: { steps: 4, layers: 3 }, iterations: 1,
+      casesDescription: 'fixture noise', selection: { run: (p) => (selectionRuns++, select(p)), reference: [reference], description: 'seed 7 noise' },
+    });
+    const sched = learned.schedule;
+    expect(selectionRuns).toBe(3); // the solved table and the two structured seeds
+    expect(sched.provenance.method).toContain('on the selection cases');
+    expect(sched.fidelity!.how).toContain('seed 7 noise');
+    const errorOn = async (table: number[][]) => Math.sqrt(squaredRelError((await select(plan(table)))[0], reference));
+    expect(await errorOn(sched.table)).toBeCloseTo(sched.fidelity!.latentRelL2!, 10);
+    // no structured seed within the budget does better on the selection case
+    for (const make of [blockReuseBaseline, uniformTokenBaseline]) {
+      const seed = make({ steps: 8, shape, budget: 0.5 });
+      if (seed.flopsRatio <= 0.5) expect(sched.fidelity!.latentRelL2!).toBeLessThanOrEqual((await errorOn(seed.table)) + 1e-12);
+    }
   });
 });

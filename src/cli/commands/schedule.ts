@@ -27,6 +27,7 @@ interface LearnFlags extends Omit<SolveFlags, 'cost'> {
   prompt?: string[];
   prompts?: string;
   seeds: number[];
+  selectSeeds?: number[];
   grouping: { steps: number; layers: number };
   iterations: number;
   cost?: string;
@@ -142,6 +143,7 @@ export function scheduleCommand(ctx: CliContext): Command {
     .option('--prompt <text>', 'a calibration prompt (repeatable)', collect(text))
     .option('--prompts <file>', 'calibration prompts: one a line, or a JSON array of strings')
     .addOption(new Option('--seeds <list>', 'calibration seeds, comma-separated (every prompt runs with every seed)').argParser(seedList).default([0], '0'))
+    .addOption(new Option('--select-seeds <list>', 'other seeds that choose the final schedule among the solved one and the structured ones (judging on the calibration seeds favours the solved one)').argParser(seedList))
     .addOption(new Option('--grouping <SxL>', 'calibration cell size in steps x layers (bigger cells: fewer runs, coarser table)').argParser(grouping).default({ steps: 1, layers: 1 }, '1x1'))
     .option('--iterations <n>', 'solver-in-the-loop refinement iterations', seedValue, 3)
     .option('--cost <file>', 'start from this calibrated cost table instead of measuring one')
@@ -169,7 +171,7 @@ export function scheduleCommand(ctx: CliContext): Command {
       let lastQuarter = -1;
       let lastPhase = '';
       const learned = await learnForTarget(target, {
-        budget: flags.budget, prompts, seeds: flags.seeds, attention: flags.attention, grouping: flags.grouping, iterations: flags.iterations,
+        budget: flags.budget, prompts, seeds: flags.seeds, ...(flags.selectSeeds && { selectSeeds: flags.selectSeeds }), attention: flags.attention, grouping: flags.grouping, iterations: flags.iterations,
         ...(calibrated && { calibrated }),
         onProgress: (phase, done, total) => {
           if (ctx.signal.aborted) throw Object.assign(new Error('stopped while learning'), { name: 'AbortError' });
