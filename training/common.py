@@ -6,7 +6,9 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.environ.get('DEMO_TRAIN_OUT', os.path.join(HERE, 'out'))  # intermediate artefacts (not committed)
+from dataset import GEOMETRY
+# intermediate artefacts (not committed); one folder per video geometry (dataset.GEOMETRIES)
+OUT = os.environ.get('DEMO_TRAIN_OUT', os.path.join(HERE, 'out' if GEOMETRY == 'tiny' else f'out-{GEOMETRY}'))
 # DEMO_CKPT lets a re-export go to a staging copy of samples/ first (reference/, frames/ and the card follow it)
 CKPT = os.path.normpath(os.environ.get('DEMO_CKPT', os.path.join(HERE, '..', 'samples', 'demo-model', 'checkpoint')))
 

@@ -11,8 +11,21 @@ other combinations. Evaluation captions are built from these triples.
 """
 import numpy as np
 
-FRAMES = 9
-SIZE = 64
+import os
+
+# Two video geometries: 'tiny' is the first demo model (64x64, 9 frames, 48 DiT tokens);
+# 'v2' is the default demo model (128x128, 17 frames, 5x8x8 = 320 tokens) with larger shapes
+# so that circle, square and triangle stay distinguishable after the VAE's 8x downsampling.
+# Chosen per process by DEMO_GEOMETRY so every script renders the same clips.
+GEOMETRIES = {
+    'tiny': dict(size=64, frames=9, radii=(6.5, 11.0), jitter=6.0),
+    'v2': dict(size=128, frames=17, radii=(12.0, 18.0), jitter=12.0),
+}
+GEOMETRY = os.environ.get('DEMO_GEOMETRY', 'tiny')
+assert GEOMETRY in GEOMETRIES, f'DEMO_GEOMETRY must be one of {sorted(GEOMETRIES)}'
+_G = GEOMETRIES[GEOMETRY]
+FRAMES = _G['frames']
+SIZE = _G['size']
 
 COLOURS = {
     'red': (0.92, 0.12, 0.10),
@@ -25,12 +38,12 @@ COLOURS = {
 BACKGROUNDS = {'dark': (0.07, 0.07, 0.10), 'light': (0.78, 0.78, 0.74)}
 SHAPES = ('circle', 'square', 'triangle')
 DIRECTIONS = {'right': (1, 0), 'left': (-1, 0), 'up': (0, -1), 'down': (0, 1)}  # (dx, dy), y grows downwards
-SIZES = {'small': 6.5, 'large': 11.0}  # half-extent in pixels
+SIZES = {'small': _G['radii'][0], 'large': _G['radii'][1]}  # half-extent in pixels
 SPEEDS = {'slow': 2.0, 'fast': 4.0}  # pixels per frame
 # 'centred' clips (what the DiT learns from) put the middle of the path at the frame centre, moved
 # by at most this many pixels per axis; 'anywhere' clips (what the VAE learns from) start anywhere
 # the whole path fits
-CENTRED_JITTER = 6.0
+CENTRED_JITTER = _G['jitter']
 PLACEMENTS = ('anywhere', 'centred')
 
 HELD_OUT = (

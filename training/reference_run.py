@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from common import CKPT, NEGATIVE_PROMPT, save_json
+from dataset import FRAMES, SIZE
 from load_release import load_all
 from sampling import generate
 
@@ -25,7 +26,7 @@ REF = os.path.normpath(os.path.join(CKPT, '..', 'reference'))
 SEED = 42
 STEPS, SHIFT, GUIDE = 20, 5.0, 5.0
 CAPTIONS = {'red_circle_right': 'a red circle moving right', 'blue_triangle_up': 'a blue triangle moving up'}
-LATENT_SHAPE = (16, 3, 8, 8)  # 9 frames of 64x64
+LATENT_SHAPE = (16, 1 + (FRAMES - 1) // 4, SIZE // 8, SIZE // 8)  # the geometry's frames and size (tiny: 16x3x8x8)
 
 
 def context_of(m, text):
@@ -64,7 +65,7 @@ def main():
         seed=SEED, noise='torch.randn(16,3,8,8, generator=torch.Generator().manual_seed(42)), float32',
         steps=STEPS, shift=SHIFT, guide_scale=GUIDE, solver='unipc (release FlowUniPCMultistepScheduler: bh2, '
         'order 2, lower_order_final, predict_x0; sigma_max 0.999)', negative_prompt=NEGATIVE_PROMPT,
-        size_wh=[64, 64], frame_num=9, latent_shape=list(LATENT_SHAPE), text_len=m['t5_config']['text_len'],
+        size_wh=[SIZE, SIZE], frame_num=FRAMES, latent_shape=list(LATENT_SHAPE), text_len=m['t5_config']['text_len'],
         dit_timestep='int64-truncated sigma*1000 (fed as float)', cfg='uncond + g*(cond - uncond), two batch-1 passes',
         precision='float32 everywhere; T5 from its bf16 weights widened to float32', captions=summary))
 

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from common import DIT_CONFIG, NEGATIVE_PROMPT, OUT, dit_config_for, setup, save_json
+from safetensors_np import read_safetensors
 from text_encoder import Tokenizer, make_encoder, padded_contexts
 from wan_modules.dit import WanModel
 
@@ -105,6 +106,11 @@ def main():
     ap.add_argument('--snapshot-minutes', type=float, default=0, help='save the EMA every N minutes (0: never)')
     ap.add_argument('--layers', type=int, default=DIT_CONFIG['num_layers'],
                     help='DiT blocks; with --init from a shallower DiT, new identity-initialised blocks are interleaved')
+    ap.add_argument('--init-release', default='',
+                    help='start from a release-format DiT (diffusion_pytorch_model.safetensors, e.g. the shipped '
+                         'demo DiT: its patch grid and 3-D RoPE do not depend on the video size)')
+    ap.add_argument('--fresh-stats', action='store_true',
+                    help='measure the latent mean/std anew even when continuing (a new VAE, new clips)')
     ap.add_argument('--rank', type=int, default=0)
     ap.add_argument('--world', type=int, default=1,
                     help='data-parallel single-thread processes (gloo); --bs is the global batch')
@@ -115,15 +121,18 @@ def main():
         torch.distributed.init_process_group('gloo', init_method=f'file://{OUT}/ddp_rendezvous',
                                              rank=args.rank, world_size=args.world)
     main_rank = args.rank == 0
-    lat, ctx, masks = load_data(reuse_stats=bool(args.init), object_masks=args.object_weight > 0)
+    continuing = bool(args.init or args.init_release)
+    lat, ctx, masks = load_data(reuse_stats=continuing and not args.fresh_stats, object_masks=args.object_weight > 0)
     n = lat.shape[0]
     tok = Tokenizer()
     t5 = make_encoder(tok.vocab_size)
     neg = padded_contexts(t5, tok, [NEGATIVE_PROMPT])  # [1, text_len, 64]
     print(f'{n} latents {tuple(lat.shape[1:])}, contexts {tuple(ctx.shape[1:])}', flush=True)
     model = WanModel(**dict(DIT_CONFIG, num_layers=args.layers))  # same seed on every rank -> same init
-    if args.init:
-        model, state = grow_interleaved(torch.load(args.init), args.layers)
+    if continuing:
+        init = torch.load(args.init) if args.init else {
+            k: torch.from_numpy(v) for k, v in read_safetensors(args.init_release).items()}
+        model, state = grow_interleaved(init, args.layers)
         model.load_state_dict(state)
     print(f'DiT parameters: {sum(p.numel() for p in model.parameters()):,}', flush=True)
     ema = copy.deepcopy(model).eval()
@@ -180,7 +189,7 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         with torch.no_grad():
-            d = args.ema if args.init else min(args.ema, (1 + step) / (10 + step))
+            d = args.ema if continuing else min(args.ema, (1 + step) / (10 + step))
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.mul_(d).add_(pm, alpha=1 - d)
         run.append(loss.item())

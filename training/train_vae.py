@@ -11,26 +11,26 @@ import numpy as np
 import torch
 
 from common import DATA_SEED, OUT, VAE_CONFIG, setup, save_json
-from dataset import make_clip
+from dataset import FRAMES, SIZE, make_clip
 from wan_modules.vae import WanVAE_
 
 
 def batch(step, bs, frames, crop, rng, obj_weight=8.0):
-    """Clips of `frames` frames; `crop` < 64 cuts a window that usually contains the object."""
+    """Clips of `frames` frames; `crop` < SIZE cuts a window that usually contains the object."""
     vids, weights = [], []
     for i in range(bs):
         clip = make_clip(DATA_SEED, step * 16 + i)
-        k = int(rng.integers(0, 9 - frames + 1))
+        k = int(rng.integers(0, FRAMES - frames + 1))
         v = clip['video'][:, k:k + frames]
         # weight object pixels (and a ring around them) more: they are ~3% of the frame
         m = clip['masks'][k:k + frames]
         m = np.maximum(m, np.pad(m, ((0, 0), (2, 2), (2, 2)))[:, 4:, 4:])
         if crop < v.shape[-1]:
             ys, xs = np.nonzero(m.max(0) > 0.5)
-            cy = int(ys.mean()) if len(ys) else 32
-            cx = int(xs.mean()) if len(xs) else 32
-            y0 = int(np.clip(cy - crop // 2 + rng.integers(-10, 11), 0, 64 - crop))
-            x0 = int(np.clip(cx - crop // 2 + rng.integers(-10, 11), 0, 64 - crop))
+            cy = int(ys.mean()) if len(ys) else SIZE // 2
+            cx = int(xs.mean()) if len(xs) else SIZE // 2
+            y0 = int(np.clip(cy - crop // 2 + rng.integers(-10, 11), 0, SIZE - crop))
+            x0 = int(np.clip(cx - crop // 2 + rng.integers(-10, 11), 0, SIZE - crop))
             v = v[:, :, y0:y0 + crop, x0:x0 + crop]
             m = m[:, y0:y0 + crop, x0:x0 + crop]
         vids.append(v)
@@ -49,7 +49,14 @@ def main():
     ap.add_argument('--crop', type=int, default=32)
     ap.add_argument('--full-every', type=int, default=8)
     ap.add_argument('--full-bs', type=int, default=2)
-    ap.add_argument('--full-frames', type=int, default=9)
+    ap.add_argument('--full-frames', type=int, default=FRAMES)
+    ap.add_argument('--full-crop', type=int, default=SIZE,
+                    help='spatial window of the full-length steps (< SIZE: cheaper, still every causal chunk)')
+    ap.add_argument('--crop-frames', type=int, default=5, help='frames of the cheap cropped steps')
+    ap.add_argument('--temporal-weight', type=float, default=0.0,
+                    help='weight of the frame-difference error (motion kept, no ghosting across causal chunks)')
+    ap.add_argument('--init-release', default='',
+                    help='start from a release-format Wan2.1_VAE.pth (e.g. the shipped demo VAE)')
     ap.add_argument('--init', default='', help='start from these weights (continued training)')
     ap.add_argument('--freeze-encoder', action='store_true',
                     help='train only conv2 + decoder (keeps the latent space of --init fixed)')
@@ -69,8 +76,8 @@ def main():
     # sampled latent is not drowned in unit noise while mu is still small
     with torch.no_grad():
         model.conv1.bias[VAE_CONFIG['z_dim']:] = -8.0
-    if args.init:
-        model.load_state_dict(torch.load(args.init))
+    if args.init or args.init_release:
+        model.load_state_dict(torch.load(args.init or args.init_release, map_location='cpu'))
     print(f'VAE parameters: {sum(p.numel() for p in model.parameters()):,}')
     params = list(model.parameters())
     if args.freeze_encoder:
@@ -83,13 +90,13 @@ def main():
     t0 = time.time()
     log = []
     for step in range(args.steps):
-        # mostly crops of 5-frame clips (cheap); every --full-every step full 64x64 clips,
-        # so the per-frame mid attention and the third chunk's caches see the real layout
+        # mostly crops of short clips (cheap); every --full-every step full-length clips,
+        # so the per-frame mid attention and the later chunks' causal caches see the real layout
         full = step % args.full_every == args.full_every - 1
         if full:
-            x, w = batch(step, args.full_bs, args.full_frames, 64, offset_rng, args.obj_weight)
+            x, w = batch(step, args.full_bs, args.full_frames, args.full_crop, offset_rng, args.obj_weight)
         else:
-            x, w = batch(step, args.bs, 5, args.crop, offset_rng, args.obj_weight)
+            x, w = batch(step, args.bs, args.crop_frames, args.crop, offset_rng, args.obj_weight)
         if time.time() - t0 > args.max_minutes * 60:
             print(f'stopping at step {step}: --max-minutes reached', flush=True)
             break
@@ -104,6 +111,9 @@ def main():
         l_rec = (w * (err.abs() + err.pow(2))).mean()
         kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).mean()
         loss = l_rec + args.kl * kl
+        if args.temporal_weight:
+            d_err = err[:, :, 1:] - err[:, :, :-1]  # (rec_t - rec_t-1) - (x_t - x_t-1)
+            loss = loss + args.temporal_weight * (w[:, :, 1:] * d_err.abs()).mean()
         if args.colour_weight:
             # w - 1 is the (ringed) object mask times obj_weight: compare mask-weighted mean colours
             m = (w - 1).clamp(min=0)

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Builds the default demo model (geometry v2: 128x128, 17 frames, 5x8x8 = 320 DiT tokens) from the
+# tiny demo model's shipped weights (maintainer tool; needs Debian's python3-torch). Intermediate
+# files go to out-v2/. README.md lists the wall times of each step. Resumable: every DiT phase
+# continues from the EMA snapshot of the one before (`--init`), and milestone snapshots are committed
+# under checkpoints-v2/ so training can go on in a later session.
+set -eu
+cd "$(dirname "$0")"
+PY=/usr/bin/python3
+export DEMO_GEOMETRY=v2
+OUT=out-v2
+mkdir -p $OUT
+
+# VAE: the tiny model's VAE decodes 17 frames with drift after the third causal chunk (the background
+# turns to the object's colour); fine-tune it jointly on 17-frame clips (64x64 windows of the 128x128
+# frames) with a frame-difference loss (l) and, as the control, without (m)
+V="--init-release ../samples/demo-model/checkpoint/Wan2.1_VAE.pth --steps 1500 --max-minutes 28 --lr 5e-4 --kl 0
+   --deterministic --bs 4 --crop 32 --crop-frames 5 --full-every 3 --full-bs 1 --full-crop 64 --obj-weight 16
+   --colour-weight 2 --latent-noise 0.1"
+nice -n 10 $PY train_vae.py $V --temporal-weight 1 --tag _l &
+nice -n 10 $PY train_vae.py $V --temporal-weight 0 --tag _m
+wait
+$PY pick_vae.py
+# DiT data: VAE mu + T5 contexts of 3000 centred clips, two parts in parallel; object coverage
+nice -n 5 $PY encode_latents.py --placement centred --part 0 --parts 2 --clips 3000 &
+nice -n 5 $PY encode_latents.py --placement centred --part 1 --parts 2 --clips 3000
+wait
+$PY object_masks.py --placement centred
