@@ -31,7 +31,8 @@ export function reportError(err: unknown, debug: boolean, stoppedBy: 'SIGINT' | 
     return { exitCode, text: `diffsparse: stopped (${error.message})`, json: { name: 'Interrupted', message: error.message } };
   }
   const json = { name: error.name, message: error.message };
-  const exitCode = error instanceof UsageError ? EXIT.usage : EXIT.failure;
+  // Errors of other modules marked `usage` (e.g. an output path that must not be written) are usage errors too.
+  const exitCode = error instanceof UsageError || (error as { usage?: unknown }).usage === true ? EXIT.usage : EXIT.failure;
   if (isUserFacingError(error)) {
     return { exitCode, text: `diffsparse: ${error.message}${debug && error.stack ? `\n${error.stack}` : ''}`, json };
   }

@@ -17,6 +17,7 @@ interface EnqueueFlags {
   backoffMs: number;
   wait?: boolean;
   json?: boolean;
+  overwrite?: boolean;
 }
 
 export function enqueueCommand(ctx: CliContext): Command {
@@ -30,6 +31,7 @@ export function enqueueCommand(ctx: CliContext): Command {
     .addOption(new Option('--format <fmt>', 'container for jobs that do not set one').choices(FORMATS))
     .option('--attempts <n>', 'tries per job before it is marked failed', positiveInt, 3)
     .option('--backoff-ms <ms>', 'first retry delay; doubles on each later retry', positiveInt, 10_000)
+    .option('--overwrite', 'let jobs replace files already at their output paths')
     .option('--wait', "follow the jobs' progress until every one has finished (exit 1 if any failed)")
     .option('--json', 'print one JSON summary object on stdout')
     .addHelpText(
@@ -48,6 +50,7 @@ Examples:
         jobsFile, redis: flags.redis, queue: flags.queue, outDir: flags.outDir, attempts: flags.attempts, backoffMs: flags.backoffMs,
         ...(flags.defaults ? { defaults: flags.defaults } : {}),
         ...(flags.format ? { format: flags.format } : {}),
+        ...(flags.overwrite ? { overwrite: true } : {}),
       });
       const progress = new ProgressReporter(ctx.stderr);
       if (!flags.json) {
