@@ -11,6 +11,18 @@ export type JobRequest = Omit<GenerateRequest, 'output'> & { output?: string };
 
 type Check = (value: unknown) => string | undefined;
 
+/**
+ * Longest prompt accepted, in UTF-8 bytes. The encoder keeps only its first text_len tokens
+ * (512 for Wan2.1, a few thousand characters) and says so; this bound only keeps absurd inputs
+ * out of memory, sidecars and Redis payloads.
+ */
+export const MAX_PROMPT_BYTES = 65_536;
+const promptText = (required: boolean): Check => (v) => {
+  if (typeof v !== 'string' || (required && v.trim() === '')) return required ? 'must be a non-empty string' : 'must be a string';
+  const bytes = Buffer.byteLength(v, 'utf8');
+  return bytes > MAX_PROMPT_BYTES ? `is ${bytes} bytes long, more than the ${MAX_PROMPT_BYTES} allowed; shorten it (the encoder reads only its first 512 tokens anyway)` : undefined;
+};
+
 const positiveInt: Check = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'must be a positive integer');
 const nonEmptyString: Check = (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'must be a non-empty string');
 const finiteNumber = (min: number, minInclusive: boolean, max = Infinity): Check => (v) => {
@@ -23,8 +35,8 @@ const oneOf = (choices: readonly string[]): Check => (v) =>
   typeof v === 'string' && choices.includes(v) ? undefined : `must be one of ${choices.join(', ')}`;
 
 const CHECKS: Record<(typeof REQUEST_KEYS)[number], Check> = {
-  prompt: nonEmptyString,
-  negativePrompt: (v) => (typeof v === 'string' ? undefined : 'must be a string'),
+  prompt: promptText(true),
+  negativePrompt: promptText(false),
   width: positiveInt,
   height: positiveInt,
   frames: positiveInt,
@@ -69,6 +81,12 @@ export function suggestKey(key: string): string | undefined {
   return best;
 }
 
+/** A value as JSON for a message, cut to a readable length. */
+function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 60)}… (${text.length} characters)` : text;
+}
+
 /**
  * Problems with the fields of a (possibly partial) request, as short phrases such as
  * `"steps" must be a positive integer (got "ten")`. Empty when the fields are fine.
@@ -82,7 +100,7 @@ export function requestFieldProblems(fields: Record<string, unknown>): string[] 
       continue;
     }
     const problem = CHECKS[key as keyof typeof CHECKS](value);
-    if (problem) problems.push(`"${key}" ${problem} (got ${JSON.stringify(value)})`);
+    if (problem) problems.push(`"${key}" ${problem} (got ${shortJson(value)})`);
   }
   if (fields.schedule !== undefined && fields.budget !== undefined) {
     problems.push('give "schedule" or "budget", not both');
