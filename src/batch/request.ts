@@ -24,6 +24,17 @@ const promptText = (required: boolean): Check => (v) => {
 };
 
 const positiveInt: Check = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'must be a positive integer');
+
+/** Bounds on sizes a request may ask for, checked before any work (CLI flags use the same). */
+export const REQUEST_LIMITS = {
+  /** Frame width or height in pixels (Wan2.1 renders up to 1280x720). */
+  side: 4096,
+  /** Video frames (4k+1; Wan2.1 renders 81). */
+  frames: 1025,
+  /** Denoising steps (the schedule has 1000 timesteps). */
+  steps: 1000,
+} as const;
+const boundedInt = (max: number): Check => (v) => positiveInt(v) ?? ((v as number) > max ? `must be at most ${max}` : undefined);
 const nonEmptyString: Check = (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'must be a non-empty string');
 const finiteNumber = (min: number, minInclusive: boolean, max = Infinity): Check => (v) => {
   if (typeof v !== 'number' || !Number.isFinite(v)) return 'must be a number';
@@ -37,11 +48,11 @@ const oneOf = (choices: readonly string[]): Check => (v) =>
 const CHECKS: Record<(typeof REQUEST_KEYS)[number], Check> = {
   prompt: promptText(true),
   negativePrompt: promptText(false),
-  width: positiveInt,
-  height: positiveInt,
-  frames: positiveInt,
+  width: boundedInt(REQUEST_LIMITS.side),
+  height: boundedInt(REQUEST_LIMITS.side),
+  frames: boundedInt(REQUEST_LIMITS.frames),
   fps: finiteNumber(0, false),
-  steps: positiveInt,
+  steps: boundedInt(REQUEST_LIMITS.steps),
   shift: finiteNumber(0, false),
   guidance: finiteNumber(0, true),
   seed: (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : 'must be a non-negative integer'),

@@ -32,7 +32,9 @@ export function reportError(err: unknown, debug: boolean, stoppedBy: 'SIGINT' | 
   }
   const json = { name: error.name, message: error.message };
   // Errors of other modules marked `usage` (e.g. an output path that must not be written) are usage errors too.
-  const exitCode = error instanceof UsageError || (error as { usage?: unknown }).usage === true ? EXIT.usage : EXIT.failure;
+  // A request the model cannot take (size, frames, steps; raised in the render thread, so known by name) is a usage error too.
+  const usage = error instanceof UsageError || (error as { usage?: unknown }).usage === true || error.name === 'GenerateRequestError' || error.name === 'OutputPathError';
+  const exitCode = usage ? EXIT.usage : EXIT.failure;
   if (isUserFacingError(error)) {
     return { exitCode, text: `diffsparse: ${error.message}${debug && error.stack ? `\n${error.stack}` : ''}`, json };
   }
