@@ -105,7 +105,7 @@ function shortJson(value: unknown): string {
 export function requestFieldProblems(fields: Record<string, unknown>): string[] {
   const problems: string[] = [];
   for (const [key, value] of Object.entries(fields)) {
-    if (!(key in CHECKS)) {
+    if (!Object.hasOwn(CHECKS, key)) { // own keys only: "__proto__" or "constructor" is an unknown field
       const hint = suggestKey(key);
       problems.push(`unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
       continue;

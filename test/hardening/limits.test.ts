@@ -48,3 +48,11 @@ describe('resource and size flags are bounded', () => {
     expect(run.stderr).toMatch(/frames 10 does not fit the model: it must be 4k\+1/);
   });
 });
+
+describe('prototype keys in a jobs line', () => {
+  it('"__proto__" is an unknown field, not an internal error', () => {
+    expect(() => parseJobs('{"prompt": "a", "__proto__": {}}\n{"prompt": "b", "constructor": 1}', 'jobs.jsonl')).toThrow(
+      /jobs\.jsonl:1: unknown field "__proto__"[\s\S]*jobs\.jsonl:2: unknown field "constructor"/,
+    );
+  });
+});
