@@ -12,11 +12,12 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { digestFile, matchesDigest, removeOrphanedTemps, writeFileAtomic, type FileDigest } from './atomic.js';
-import { AbortedError, isAbortError, isUserFacingError } from './errors.js';
+import { AbortedError, isAbortError, isUserFacingError, JobFileError } from './errors.js';
 import { loadJobs } from './jobs.js';
 import { Lane } from './lane.js';
 import { jobOutputName } from './naming.js';
 import { ensureWritableDir } from './output-dir.js';
+import { assertInsideRealFolder, checkOutputTargets, renderTargets, resolveJobOutput } from '../io/safe-output.js';
 import { checkQueueName, connectRedis } from './redis.js';
 import { randomSeed } from './request.js';
 import { defaultRunnerSpec } from './runner-module.js';
@@ -30,7 +31,7 @@ export const DONE_DIR = '.diffsparse-done';
 export interface RenderJobData {
   index: number;
   line: number;
-  /** Output file name (deterministic: index, prompt slug, seed). */
+  /** Output path inside `outDir` (deterministic: index, prompt slug, seed; or the job's relative "output"). */
   name: string;
   outDir: string;
   request: Omit<GenerateRequest, 'output'> & { seed: number };
@@ -66,6 +67,8 @@ export interface EnqueueOptions extends QueueTarget {
   attempts?: number;
   /** First retry delay; doubles on each later retry (default 10 s). */
   backoffMs?: number;
+  /** Let jobs replace files already at their output paths (default false: refuse). */
+  overwrite?: boolean;
 }
 
 export interface EnqueueSummary {
@@ -80,19 +83,38 @@ export async function enqueueJobs(options: EnqueueOptions): Promise<EnqueueSumma
   const queueName = checkQueueName(options.queue);
   const jobsFile = await loadJobs(options.jobsFile, options.defaults ? { defaults: options.defaults } : {});
   const outDir = path.resolve(options.outDir);
+  const indexWidth = String(jobsFile.jobs.length - 1).length;
+  const entries = jobsFile.jobs.map(({ index, line, request }) => {
+    const seed = request.seed ?? randomSeed();
+    const format = request.format ?? options.format ?? 'mp4';
+    const { output, ...rest } = request;
+    // A job's own "output" is relative to the output folder and must stay inside it.
+    const target = output
+      ? resolveJobOutput(outDir, output, `${options.jobsFile}:${line}`)
+      : path.join(outDir, jobOutputName({ index, prompt: request.prompt, seed, extension: format, indexWidth }));
+    // The name is the path inside the output folder (dirA/clip.mp4 and dirB/clip.mp4 stay apart).
+    const name = path.relative(outDir, target).split(path.sep).join('/');
+    const data: RenderJobData = { index, line, name, outDir, request: { ...rest, seed, format } };
+    // The job id is that whole name, extension included, so dirA/clip.mp4, dirB/clip.mp4 and
+    // dirA/clip.gif are three jobs (BullMQ ids may not contain ':').
+    return { id: name.replace(/:/g, '_'), data, target, line };
+  });
+  const clash = entries.find((e, i) => entries.findIndex((o) => o.id === e.id) !== i);
+  if (clash) {
+    const first = entries.find((o) => o.id === clash.id)!;
+    throw new JobFileError(options.jobsFile, [first.line, clash.line], `${options.jobsFile}: lines ${first.line} and ${clash.line} would both write ${clash.target}; give them different "output" values`);
+  }
+  for (const e of entries) {
+    await assertInsideRealFolder(outDir, e.target, `${options.jobsFile}:${e.line}`);
+    if (await finishedMarker(e.target)) continue; // rendered by this queue already: enqueueing again adds nothing
+    await checkOutputTargets(renderTargets(e.target, e.data.request.saveLatent === true), {
+      overwrite: options.overwrite === true, folder: e.data.request.format === 'png', overwriteHint: `(${options.jobsFile}:${e.line}) pass --overwrite to replace it`,
+    });
+  }
+  // Every output is checked before Redis is touched.
   const connection = await connectRedis(options.redis);
   const queue = new Queue<RenderJobData, DoneMarker>(queueName, { connection });
   try {
-    const indexWidth = String(jobsFile.jobs.length - 1).length;
-    const entries = jobsFile.jobs.map(({ index, line, request }) => {
-      const seed = request.seed ?? randomSeed();
-      const format = request.format ?? options.format ?? 'mp4';
-      const { output, ...rest } = request;
-      const target = output ? path.resolve(output) : path.join(outDir, jobOutputName({ index, prompt: request.prompt, seed, extension: format, indexWidth }));
-      const name = path.basename(target);
-      const data: RenderJobData = { index, line, name, outDir: path.dirname(target), request: { ...rest, seed, format } };
-      return { id: name.replace(/\.[^.]+$/, ''), data };
-    });
     const before = new Set((await Promise.all(entries.map((e) => queue.getJob(e.id)))).filter(Boolean).map((j) => j!.id));
     await queue.addBulk(
       entries.map(({ id, data }) => ({
@@ -187,7 +209,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
 
   const render = async (job: Job<RenderJobData, DoneMarker>, token?: string, jobSignal?: AbortSignal): Promise<DoneMarker> => {
     const jobId = job.id!;
-    const output = path.join(path.resolve(options.outDir ?? job.data.outDir), job.data.name);
+    // The payload comes from Redis: its name must still be a path inside the output folder.
+    const outRoot = path.resolve(options.outDir ?? job.data.outDir);
+    const output = resolveJobOutput(outRoot, job.data.name, `job ${jobId}`);
+    await assertInsideRealFolder(outRoot, output, `job ${jobId}`);
     const already = await finishedMarker(output);
     if (already) {
       emit({ type: 'done', jobId, marker: already, reused: true });

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { jobOutputProblem } from '../io/safe-output.js';
 import { JobFileError } from './errors.js';
 import { jobRequestProblems, requestFieldProblems, type JobRequest } from './request.js';
 
@@ -94,6 +95,9 @@ export function parseJobs(text: string, file: string, options: ParseJobsOptions 
     if ('schedule' in fields && !('budget' in fields)) delete merged.budget;
     if ('budget' in fields && !('schedule' in fields)) delete merged.schedule;
     const lineProblems = jobRequestProblems(merged);
+    // A job's output is a path inside the output folder: never absolute, never through "..".
+    const outputProblem = typeof merged.output === 'string' ? jobOutputProblem(merged.output) : undefined;
+    if (outputProblem) lineProblems.push(`"output" ${outputProblem} (got ${JSON.stringify(merged.output)})`);
     if (lineProblems.length > 0) return problems.push({ line: lineNo, text: lineProblems.join('; ') });
     jobs.push({ index: jobs.length, line: lineNo, request: merged as unknown as JobRequest });
   });

@@ -12,11 +12,18 @@ import type { BatchRunner, DenoisedJob, GenerateRequest, GenerateResult, Progres
 
 /** How long an aborted operation may take to notice its signal before the thread is terminated. */
 const ABORT_GRACE_MS = 1500;
+/**
+ * While decoding, the thread is never terminated early: ending a thread whose decode worker is
+ * inside onnxruntime's run() aborts the process. The runner stops after the current frame.
+ */
+const DECODE_ABORT_GRACE_MS = 120_000;
 
 interface Pending {
   resolve(value: unknown): void;
   reject(err: Error): void;
   onProgress?: (p: Progress) => void;
+  /** The phase the operation last reported. */
+  phase?: Progress['phase'];
 }
 
 /**
@@ -131,10 +138,17 @@ export class Lane implements BatchRunner {
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         this.worker.postMessage({ type: 'abort', id } satisfies ToThread);
-        // onnxruntime cannot be interrupted mid-run: if the runner does not stop soon, end the thread.
-        setTimeout(() => {
-          if (this.pending.has(id)) void this.terminate();
-        }, ABORT_GRACE_MS).unref();
+        // onnxruntime cannot be interrupted mid-run: if the runner does not stop soon, end the thread
+        // (not while decoding, see DECODE_ABORT_GRACE_MS).
+        const since = Date.now();
+        const check = (): void => {
+          const entry = this.pending.get(id);
+          if (!entry) return;
+          const decoding = entry.phase === 'decode' || entry.phase === 'encode-video';
+          if (decoding && Date.now() - since < DECODE_ABORT_GRACE_MS) setTimeout(check, 250).unref();
+          else void this.terminate();
+        };
+        setTimeout(check, ABORT_GRACE_MS).unref();
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const settle = (): void => opts.signal?.removeEventListener('abort', onAbort);
@@ -148,7 +162,11 @@ export class Lane implements BatchRunner {
   }
 
   private onMessage(message: FromThread): void {
-    if (message.type === 'progress') this.pending.get(message.id)?.onProgress?.(message.progress);
+    if (message.type === 'progress') {
+      const entry = this.pending.get(message.id);
+      if (entry) entry.phase = message.progress.phase;
+      entry?.onProgress?.(message.progress);
+    }
     else if (message.type === 'result' || message.type === 'error') {
       const entry = this.pending.get(message.id);
       this.pending.delete(message.id);

@@ -8,6 +8,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
+import { assertInsideRealFolder, checkOutputTarget, checkOutputTargets, renderTargets, resolveJobOutput } from '../io/safe-output.js';
 import { digestFile, matchesDigest, removeOrphanedTemps } from './atomic.js';
 import { AbortedError, isAbortError, ManifestError } from './errors.js';
 import { loadJobs, type JobsFile } from './jobs.js';
@@ -36,6 +37,8 @@ export interface BatchOptions {
   runner?: RunnerSpec;
   /** Output format for jobs that do not set one (default mp4). */
   format?: OutputFormat;
+  /** Replace files already at the jobs' output paths when a new batch starts (default false: refuse). */
+  overwrite?: boolean;
   /** Manifest path (default `<outDir>/manifest.json`). */
   manifest?: string;
   signal?: AbortSignal;
@@ -63,8 +66,9 @@ export interface BatchSummary {
   jobs: ManifestJob[];
 }
 
-function outputFor(jobs: JobsFile, request: JobRequest, index: number, seed: number, outDir: string, format: OutputFormat): string {
-  if (request.output !== undefined) return path.resolve(request.output);
+function outputFor(jobs: JobsFile, request: JobRequest, index: number, seed: number, outDir: string, format: OutputFormat, line = 0): string {
+  // A job's own "output" is relative to the output folder and must stay inside it.
+  if (request.output !== undefined) return resolveJobOutput(outDir, request.output, `${jobs.file}:${line}`);
   const indexWidth = String(jobs.jobs.length - 1).length;
   return path.join(outDir, jobOutputName({ index, prompt: request.prompt, seed, extension: format, indexWidth }));
 }
@@ -74,7 +78,7 @@ function freshManifest(jobs: JobsFile, outDir: string, defaultFormat: OutputForm
   const entries = jobs.jobs.map(({ index, line, request }): ManifestJob => {
     const seed = request.seed ?? randomSeed();
     const format = request.format ?? defaultFormat;
-    const output = outputFor(jobs, request, index, seed, outDir, format);
+    const output = outputFor(jobs, request, index, seed, outDir, format, line);
     return { index, line, status: 'pending', seed, request: { ...request, seed, format, output }, output, attempts: 0 };
   });
   const duplicate = entries.find((e, i) => entries.findIndex((o) => o.output === e.output) !== i);
@@ -121,7 +125,16 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
     await removeOrphanedTemps(path.dirname(manifestFile));
     await removeOrphanedTemps(outDir);
   }
-  const store = new ManifestStore(manifestFile, existing ?? freshManifest(jobs, outDir, options.format ?? 'mp4'));
+  const manifest = existing ?? freshManifest(jobs, outDir, options.format ?? 'mp4');
+  for (const job of manifest.jobs) {
+    // A link inside the output folder must not lead a job's output elsewhere.
+    await assertInsideRealFolder(outDir, job.output, `${jobs.file}:${job.line}`);
+    // A new batch never silently replaces files that are already there; a resumed one owns its outputs.
+    const targets = renderTargets(job.output, job.request.saveLatent === true);
+    if (existing) for (const file of targets) await checkOutputTarget(file, { overwrite: true, folder: job.request.format === 'png' });
+    else await checkOutputTargets(targets, { overwrite: options.overwrite === true, folder: job.request.format === 'png', overwriteHint: `(${jobs.file}:${job.line}) pass --overwrite to replace it` });
+  }
+  const store = new ManifestStore(manifestFile, manifest);
   await store.save();
   const skipped = existing ? await reconcile(store, options.onEvent) : 0;
   const todo = store.manifest.jobs.filter((j) => j.status === 'pending');

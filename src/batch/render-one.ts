@@ -4,6 +4,7 @@
  * and only a complete result is renamed to the requested output path.
  */
 import path from 'node:path';
+import { checkOutputTargets, renderTargets } from '../io/safe-output.js';
 import { AbortedError } from './errors.js';
 import { Lane } from './lane.js';
 import { ensureWritableDir } from './output-dir.js';
@@ -18,10 +19,14 @@ export interface RenderOneOptions {
   onProgress?(p: Progress): void;
   /** Called once the output folder is known to be writable, just before rendering starts. */
   onStart?(request: GenerateRequest): void;
+  /** Replace an existing regular file at the output (default false: refuse before rendering). */
+  overwrite?: boolean;
 }
 
-export async function renderOne({ request, runner, signal, onProgress, onStart }: RenderOneOptions): Promise<GenerateResult> {
+export async function renderOne({ request, runner, signal, onProgress, onStart, overwrite = false }: RenderOneOptions): Promise<GenerateResult> {
   const output = path.resolve(request.output);
+  // Checked before any work: a device, folder or FIFO is never replaced, a file only when asked.
+  await checkOutputTargets(renderTargets(output, request.saveLatent === true), { overwrite, folder: request.format === 'png' });
   await ensureWritableDir(path.dirname(output));
   if (signal?.aborted) throw new AbortedError();
   onStart?.(request);

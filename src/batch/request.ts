@@ -11,7 +11,30 @@ export type JobRequest = Omit<GenerateRequest, 'output'> & { output?: string };
 
 type Check = (value: unknown) => string | undefined;
 
+/**
+ * Longest prompt accepted, in UTF-8 bytes. The encoder keeps only its first text_len tokens
+ * (512 for Wan2.1, a few thousand characters) and says so; this bound only keeps absurd inputs
+ * out of memory, sidecars and Redis payloads.
+ */
+export const MAX_PROMPT_BYTES = 65_536;
+const promptText = (required: boolean): Check => (v) => {
+  if (typeof v !== 'string' || (required && v.trim() === '')) return required ? 'must be a non-empty string' : 'must be a string';
+  const bytes = Buffer.byteLength(v, 'utf8');
+  return bytes > MAX_PROMPT_BYTES ? `is ${bytes} bytes long, more than the ${MAX_PROMPT_BYTES} allowed; shorten it (the encoder reads only its first 512 tokens anyway)` : undefined;
+};
+
 const positiveInt: Check = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'must be a positive integer');
+
+/** Bounds on sizes a request may ask for, checked before any work (CLI flags use the same). */
+export const REQUEST_LIMITS = {
+  /** Frame width or height in pixels (Wan2.1 renders up to 1280x720). */
+  side: 4096,
+  /** Video frames (4k+1; Wan2.1 renders 81). */
+  frames: 1025,
+  /** Denoising steps (the schedule has 1000 timesteps). */
+  steps: 1000,
+} as const;
+const boundedInt = (max: number): Check => (v) => positiveInt(v) ?? ((v as number) > max ? `must be at most ${max}` : undefined);
 const nonEmptyString: Check = (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'must be a non-empty string');
 const finiteNumber = (min: number, minInclusive: boolean, max = Infinity): Check => (v) => {
   if (typeof v !== 'number' || !Number.isFinite(v)) return 'must be a number';
@@ -23,13 +46,13 @@ const oneOf = (choices: readonly string[]): Check => (v) =>
   typeof v === 'string' && choices.includes(v) ? undefined : `must be one of ${choices.join(', ')}`;
 
 const CHECKS: Record<(typeof REQUEST_KEYS)[number], Check> = {
-  prompt: nonEmptyString,
-  negativePrompt: (v) => (typeof v === 'string' ? undefined : 'must be a string'),
-  width: positiveInt,
-  height: positiveInt,
-  frames: positiveInt,
+  prompt: promptText(true),
+  negativePrompt: promptText(false),
+  width: boundedInt(REQUEST_LIMITS.side),
+  height: boundedInt(REQUEST_LIMITS.side),
+  frames: boundedInt(REQUEST_LIMITS.frames),
   fps: finiteNumber(0, false),
-  steps: positiveInt,
+  steps: boundedInt(REQUEST_LIMITS.steps),
   shift: finiteNumber(0, false),
   guidance: finiteNumber(0, true),
   seed: (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : 'must be a non-negative integer'),
@@ -69,6 +92,12 @@ export function suggestKey(key: string): string | undefined {
   return best;
 }
 
+/** A value as JSON for a message, cut to a readable length. */
+function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 60)}… (${text.length} characters)` : text;
+}
+
 /**
  * Problems with the fields of a (possibly partial) request, as short phrases such as
  * `"steps" must be a positive integer (got "ten")`. Empty when the fields are fine.
@@ -76,13 +105,13 @@ export function suggestKey(key: string): string | undefined {
 export function requestFieldProblems(fields: Record<string, unknown>): string[] {
   const problems: string[] = [];
   for (const [key, value] of Object.entries(fields)) {
-    if (!(key in CHECKS)) {
+    if (!Object.hasOwn(CHECKS, key)) { // own keys only: "__proto__" or "constructor" is an unknown field
       const hint = suggestKey(key);
       problems.push(`unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
       continue;
     }
     const problem = CHECKS[key as keyof typeof CHECKS](value);
-    if (problem) problems.push(`"${key}" ${problem} (got ${JSON.stringify(value)})`);
+    if (problem) problems.push(`"${key}" ${problem} (got ${shortJson(value)})`);
   }
   if (fields.schedule !== undefined && fields.budget !== undefined) {
     problems.push('give "schedule" or "budget", not both');

@@ -4,8 +4,9 @@
  * file under a final name, and two workers redoing the same job never write the same path.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
+import { OutputPathError } from '../io/safe-output.js';
 
 export const STAGING_DIR = '.diffsparse-staging';
 
@@ -53,6 +54,16 @@ export async function commitStage(stage: Stage, finalOutput: string): Promise<Ma
   const names = (await readdir(stage.dir)).filter((n) => !/\.tmp(-|$)/.test(n) && !n.startsWith('.'));
   if (!names.includes(videoName)) throw new Error(`the runner did not write ${videoName} in ${stage.dir}`);
   const ordered = [...names.filter((n) => n !== videoName), videoName];
+  // Nothing is moved unless every target can take its file: a device, FIFO or socket is never
+  // replaced (a rename would swap out e.g. /dev/null), and a folder only by a folder (PNG frames).
+  for (const name of ordered) {
+    const target = path.join(finalDir, name);
+    const existing = await lstat(target).catch(() => undefined);
+    if (!existing || existing.isFile()) continue;
+    const source = await lstat(path.join(stage.dir, name));
+    if (existing.isDirectory() && source.isDirectory()) continue;
+    throw new OutputPathError(`refusing to replace ${target}: it is ${existing.isDirectory() ? 'a folder' : 'not a regular file'}; choose another output path`);
+  }
   const moved = new Map<string, string>();
   for (const name of ordered) {
     const target = path.join(finalDir, name);

@@ -31,7 +31,10 @@ export function reportError(err: unknown, debug: boolean, stoppedBy: 'SIGINT' | 
     return { exitCode, text: `diffsparse: stopped (${error.message})`, json: { name: 'Interrupted', message: error.message } };
   }
   const json = { name: error.name, message: error.message };
-  const exitCode = error instanceof UsageError ? EXIT.usage : EXIT.failure;
+  // Errors of other modules marked `usage` (e.g. an output path that must not be written) are usage errors too.
+  // A request the model cannot take (size, frames, steps; raised in the render thread, so known by name) is a usage error too.
+  const usage = error instanceof UsageError || (error as { usage?: unknown }).usage === true || error.name === 'GenerateRequestError' || error.name === 'OutputPathError';
+  const exitCode = usage ? EXIT.usage : EXIT.failure;
   if (isUserFacingError(error)) {
     return { exitCode, text: `diffsparse: ${error.message}${debug && error.stack ? `\n${error.stack}` : ''}`, json };
   }

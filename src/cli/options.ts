@@ -7,7 +7,7 @@ import { SOLVERS, type GenerateRequest, type RunnerSpec, type Solver } from '../
 import type { RendererChoice } from '../eval/renderer.js';
 import type { SparsityMethod } from '../pipeline/sparse-model.js';
 import { UsageError } from './errors.js';
-import { fraction, jsonObject, number, positiveInt, size } from './parse.js';
+import { boundedInt, fraction, jsonObject, MAX_FRAMES, MAX_STEPS, number, size, threadCount } from './parse.js';
 
 export interface RunnerFlags {
   pipeline?: string;
@@ -19,7 +19,7 @@ export interface RunnerFlags {
 export function addRunnerOptions(command: Command): Command {
   return command
     .option('--pipeline <name|folder>', 'pipeline name or converted model folder (default: the built-in demo model)')
-    .option('--threads <n>', 'onnxruntime threads per model lane', positiveInt)
+    .option('--threads <n>', 'onnxruntime threads per model lane (at most the number of CPUs)', threadCount)
     .addOption(new Option('--runner <module>', 'ES module exporting createRunner(options) to render with instead of the pipeline').hideHelp())
     .addOption(new Option('--runner-options <json>', 'JSON options passed to --runner').argParser(jsonObject).hideHelp());
 }
@@ -58,10 +58,10 @@ export function addGenerationOptions(command: Command, { video = true }: { video
   command
     .option('-n, --negative-prompt <text>', 'what the video should avoid')
     .option('--size <WxH>', 'frame size in pixels, e.g. 832x480', size)
-    .option('--frames <n>', 'number of video frames (4k+1, e.g. 17, 33, 81)', positiveInt);
+    .option('--frames <n>', `number of video frames (4k+1, e.g. 17, 33, 81; at most ${MAX_FRAMES})`, boundedInt(MAX_FRAMES, 'longer clips do not fit in memory'));
   if (video) command.option('--fps <n>', 'frames per second of the video', number);
   return command
-    .option('--steps <n>', 'denoising steps', positiveInt)
+    .option('--steps <n>', 'denoising steps', boundedInt(MAX_STEPS, 'the sampling schedule has 1000 timesteps'))
     .option('--shift <x>', 'flow-matching timestep shift', number)
     .option('--guidance <x>', 'classifier-free guidance scale', number)
     .addOption(new Option('--solver <name>', 'sampler').choices(SOLVERS));

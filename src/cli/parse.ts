@@ -1,12 +1,34 @@
 /** Flag value parsers: each turns one string into a typed value or a usage error naming the rule. */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
+import { REQUEST_LIMITS } from '../batch/request.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer.');
   return n;
 }
+
+/** A positive integer of at most `max`; `why` says where the bound comes from. */
+export function boundedInt(max: number, why: string): (value: string) => number {
+  return (value) => {
+    const n = positiveInt(value);
+    if (n > max) throw new InvalidArgumentError(`must be at most ${max} (${why}).`);
+    return n;
+  };
+}
+
+/** The CPUs onnxruntime threads (and parallel models) may use: more only slow everything down. */
+export const MAX_THREADS = Math.max(1, availableParallelism());
+
+/** `--threads` and other per-CPU counts: 1 to the number of CPUs. */
+export const threadCount = boundedInt(MAX_THREADS, `the CPUs on this machine; more threads only contend for them`);
+
+/** Largest frame side, most frames and steps accepted (see REQUEST_LIMITS). */
+export const MAX_SIDE = REQUEST_LIMITS.side;
+export const MAX_FRAMES = REQUEST_LIMITS.frames;
+export const MAX_STEPS = REQUEST_LIMITS.steps;
 
 export function seedValue(value: string): number {
   const n = Number(value);
@@ -30,6 +52,7 @@ export function fraction(value: string): number {
 export function size(value: string): { width: number; height: number } {
   const m = /^\s*(\d+)\s*[xX×]\s*(\d+)\s*$/.exec(value);
   if (!m || Number(m[1]) <= 0 || Number(m[2]) <= 0) throw new InvalidArgumentError('must be WIDTHxHEIGHT, e.g. 832x480.');
+  if (Number(m[1]) > MAX_SIDE || Number(m[2]) > MAX_SIDE) throw new InvalidArgumentError(`must be at most ${MAX_SIDE}x${MAX_SIDE} (Wan2.1 renders up to 1280x720), e.g. 832x480.`);
   return { width: Number(m[1]), height: Number(m[2]) };
 }
 

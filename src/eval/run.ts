@@ -262,9 +262,10 @@ async function renderWithBatch(
   await mkdir(renderDir, { recursive: true });
   const byOutput = new Map<string, EvalJob>();
   const lines = todo.map((job) => {
-    const output = path.join(renderDir, workName(job, extension));
-    byOutput.set(output, job);
-    return JSON.stringify({ ...o.settings, prompt: job.prompt, seed: job.seed, output, format: extension });
+    const name = workName(job, extension);
+    byOutput.set(path.join(renderDir, name), job);
+    // Job outputs are paths inside the batch's output folder (renderDir).
+    return JSON.stringify({ ...o.settings, prompt: job.prompt, seed: job.seed, output: name, format: extension });
   });
   const text = `${lines.join('\n')}\n`;
   const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -272,7 +273,8 @@ async function renderWithBatch(
   const manifest = path.join(dirs.work, `manifest-${digest}.json`);
   await writeFile(jobsFile, text);
   const summary = await runBatch({
-    jobsFile, outDir: renderDir, manifest, resume: existsSync(manifest), format: extension,
+    // The work folder is this run's own: files left by an interrupted attempt may be replaced.
+    jobsFile, outDir: renderDir, manifest, resume: existsSync(manifest), format: extension, overwrite: true,
     ...(o.batch?.runner ? { runner: o.batch.runner } : {}),
     ...(o.batch?.pipelined !== undefined ? { pipelined: o.batch.pipelined } : {}),
     ...(o.signal ? { signal: o.signal } : {}),

@@ -55,6 +55,8 @@ export interface Progress {
   phase: Phase;
   done: number;
   total: number;
+  /** Something the user should know about this phase (e.g. a prompt cut to the encoder's length). */
+  warning?: string;
 }
 
 export interface RunOptions {
@@ -185,7 +187,8 @@ export class Pipeline {
     onProgress?.({ phase: 'encode-text', done: 0, total: 1 });
     const cond = await this.text.encode(r.prompt);
     const uncond = r.guidance !== 1 ? await this.text.encode(r.negativePrompt) : undefined;
-    onProgress?.({ phase: 'encode-text', done: 1, total: 1 });
+    const cut = [cond.truncation?.message, uncond?.truncation && `negative ${uncond.truncation.message}`].filter(Boolean);
+    onProgress?.({ phase: 'encode-text', done: 1, total: 1, ...(cut.length > 0 && { warning: `${cut.join('; ')} (shorten it to keep every word)` }) });
     timings.textMs = performance.now() - t0;
     if (signal?.aborted) throw new GenerationAbortedError('encode-text');
 

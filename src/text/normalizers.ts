@@ -3,6 +3,7 @@
  * of Precompiled charsmap, Strip, and Replace of space runs), plus the simple Unicode ones.
  */
 import { PrecompiledCharsmap } from './precompiled-charsmap.js';
+import { unsafePatternReason } from './safe-regex.js';
 
 export type Normalize = (text: string) => string;
 
@@ -20,7 +21,12 @@ export class UnsupportedComponentError extends Error {
 function replacePattern(pattern: unknown): RegExp {
   const p = pattern as { String?: string; Regex?: string };
   if (typeof p?.String === 'string') return new RegExp(p.String.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gu');
-  if (typeof p?.Regex === 'string') return new RegExp(p.Regex, 'gu');
+  if (typeof p?.Regex === 'string') {
+    // Untrusted: a pattern that could backtrack catastrophically would hang tokenization.
+    const unsafe = unsafePatternReason(p.Regex);
+    if (unsafe) throw new UnsupportedComponentError(`Replace normalizer pattern ${JSON.stringify(p.Regex.slice(0, 80))} is refused: ${unsafe}; use a simpler pattern`);
+    return new RegExp(p.Regex, 'gu');
+  }
   throw new UnsupportedComponentError(`Replace normalizer pattern ${JSON.stringify(pattern)} is neither {String} nor {Regex}`);
 }
 

@@ -25,13 +25,18 @@ async function main(): Promise<void> {
   const reply = (msg: WorkerReply, transfer: ArrayBuffer[] = []): void => port!.postMessage(msg, transfer);
   // Frames are handled strictly in order; the queue keeps a message that arrives mid-decode.
   let queue = Promise.resolve();
+  // Set as soon as `end` arrives (not when its turn in the queue comes), so frames still queued
+  // are skipped: a stop during decoding waits for at most the frame being decoded.
+  let ending = false;
   port!.on('message', (msg: WorkerRequest) => {
+    if (msg.type === 'end') ending = true;
     queue = queue.then(async () => {
       if (msg.type === 'end') {
         await decoder.release();
         port!.close();
         return;
       }
+      if (ending) return;
       try {
         let chunk: DecodedChunk;
         if (tiled) {

@@ -166,9 +166,24 @@ function planEncode(format: Exclude<VideoFormat, 'png'>, options: VideoEncodeOpt
     // One palette for the whole clip (palettegen sees every frame before paletteuse runs).
     args.push('-vf', 'split[a][b];[a]palettegen[p];[b][p]paletteuse', '-c:v', codec, '-loop', '0');
   }
-  if (options.settings && format !== 'gif') args.push('-metadata', `comment=${JSON.stringify(options.settings)}`);
+  if (options.settings && format !== 'gif') args.push('-metadata', `comment=${metadataComment(options.settings)}`);
   args.push('-f', format);
   return { args, codec, encodedWidth, encodedHeight };
+}
+
+/** Longest `comment` put on ffmpeg's command line (one argument may not exceed 128 KiB on Linux). */
+const MAX_COMMENT_CHARS = 8192;
+
+/**
+ * The settings as the container comment. Long prompts are cut here (the sidecar JSON keeps them
+ * whole), so a prompt never makes ffmpeg's command line long.
+ */
+function metadataComment(settings: Record<string, unknown>): string {
+  const full = JSON.stringify(settings);
+  if (full.length <= MAX_COMMENT_CHARS) return full;
+  const cut = (v: unknown): unknown => (typeof v === 'string' && v.length > 1000 ? `${v.slice(0, 1000)}… (cut; see the sidecar JSON)` : v);
+  const shortened = JSON.stringify(Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, cut(v)])));
+  return shortened.length <= MAX_COMMENT_CHARS ? shortened : JSON.stringify({ generator: settings.generator, note: 'settings too long for the container; see the sidecar JSON' });
 }
 
 class FfmpegSink implements FrameSink {

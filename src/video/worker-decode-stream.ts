@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { DecodedChunk } from '../models/wan/vae/chunk-decoder.js';
 import type { LatentFrameSize, LatentFrames } from './decode-stream.js';
 import type { TilingOptions } from './tiling.js';
-import type { DecodeWorkerInit, WorkerReply } from './worker-protocol.js';
+import type { DecodeWorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 export class VaeDecodeWorkerError extends Error {
   override readonly name = 'VaeDecodeWorkerError';
@@ -91,6 +91,29 @@ export async function* decodeStreamInWorker(modelDir: string, frames: LatentFram
     }
   } finally {
     finished = true;
-    await worker.terminate();
+    await stopWorker(worker);
   }
+}
+
+/** How long a stopping decode worker may take to finish the frame it is decoding. */
+const STOP_GRACE_MS = 120_000;
+
+/**
+ * Ask the worker to stop and wait until it has: terminating a thread while onnxruntime is inside
+ * run() aborts the whole process (`terminate called after throwing an instance of
+ * 'Napi::Error'`), so an early stop (Ctrl-C, an encoder failure) lets the current frame finish.
+ */
+async function stopWorker(worker: Worker): Promise<void> {
+  if (worker.threadId === -1) return; // already exited
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  try {
+    worker.postMessage({ type: 'end' } satisfies WorkerRequest);
+  } catch {
+    // already gone
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), STOP_GRACE_MS); });
+  const outcome = await Promise.race([exited, late]);
+  clearTimeout(timer);
+  if (outcome === 'late') await worker.terminate();
 }

@@ -71,6 +71,23 @@ const ALLOWED_GLOBALS: ReadonlySet<string> = new Set<AllowedGlobal>([
 /** Memo indices above this are refused: a state dict of thousands of tensors uses a few tens of thousands. */
 const MAX_MEMO_INDEX = 1 << 24;
 
+/**
+ * Work and memory bounds (issue 18). A deflated data.pkl of a few hundred kilobytes can expand
+ * to hundreds of millions of opcodes, each allocating (NONE pushes, EMPTY_DICT maps). A real
+ * state dict needs about 30 opcodes, 6 containers and a stack a few thousand deep per tensor, so
+ * these allow over 100,000 tensors while keeping a hostile pickle to a few hundred MB and seconds.
+ */
+export const PICKLE_LIMITS = {
+  /** Opcodes executed. */
+  opcodes: 20_000_000,
+  /** Values on the stack at once (torch.save batches SETITEMS by 1000). */
+  stack: 1_000_000,
+  /** Dicts, lists and tuples created. */
+  containers: 1_000_000,
+  /** Entries held by all lists, tuples and dicts together. */
+  entries: 10_000_000,
+} as const;
+
 const OPCODE_NAMES: Readonly<Record<number, string>> = {
   0x80: 'PROTO', 0x95: 'FRAME', 0x2e: 'STOP', 0x7d: 'EMPTY_DICT', 0x5d: 'EMPTY_LIST', 0x29: 'EMPTY_TUPLE', 0x28: 'MARK',
   0x58: 'BINUNICODE', 0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x71: 'BINPUT', 0x72: 'LONG_BINPUT', 0x94: 'MEMOIZE',
@@ -101,6 +118,8 @@ class Unpickler {
   private readonly marks: number[] = [];
   private readonly memo = new Map<number, PickleValue>();
   private readonly view: DataView;
+  private containers = 0;
+  private entries = 0;
 
   constructor(
     private readonly bytes: Uint8Array,
@@ -240,6 +259,7 @@ class Unpickler {
   private setItems(target: PickleValue, items: PickleValue[]): void {
     if (typeof target !== 'object' || target === null || Array.isArray(target) || target.kind !== 'dict') this.fail(`SETITEM on ${describe(target)}`);
     if (items.length % 2 !== 0) this.fail('SETITEMS with an odd number of values');
+    this.grow(items.length / 2);
     for (let i = 0; i < items.length; i += 2) {
       const k = items[i]!;
       if (typeof k !== 'string') this.fail(`dict key is ${describe(k)}, not a string`);
@@ -247,9 +267,25 @@ class Unpickler {
     }
   }
 
+  /** Refuse a pickle past the work and memory bounds (PICKLE_LIMITS), with the typed error. */
+  private overLimit(what: string, limit: number): never {
+    return this.fail(`${what} exceeds the unpickler's limit of ${limit} (a state dict needs far fewer; the file is crafted or corrupt)`);
+  }
+
+  /** Count `n` new container entries (and one container when `container`). */
+  private grow(n: number, container = false): void {
+    if (container && ++this.containers > PICKLE_LIMITS.containers) this.overLimit('the number of dicts, lists and tuples', PICKLE_LIMITS.containers);
+    this.entries += n;
+    if (this.entries > PICKLE_LIMITS.entries) this.overLimit('the number of container entries', PICKLE_LIMITS.entries);
+  }
+
   run(): PickleValue {
-    // Every opcode consumes at least one byte, so the loop ends within bytes.length steps.
+    // Every opcode consumes at least one byte, so the loop ends within bytes.length steps; the
+    // limits below also bound work and memory for a small compressed file that expands a lot.
+    let opcodes = 0;
     while (this.pos < this.bytes.byteLength) {
+      if (++opcodes > PICKLE_LIMITS.opcodes) this.overLimit('the number of opcodes', PICKLE_LIMITS.opcodes);
+      if (this.stack.length > PICKLE_LIMITS.stack) this.overLimit('the stack depth', PICKLE_LIMITS.stack);
       const at = this.pos;
       const op = this.u8();
       switch (op) {
@@ -265,9 +301,9 @@ class Unpickler {
           const result = this.pop();
           return result;
         }
-        case 0x7d: this.stack.push({ kind: 'dict', map: new Map() }); break; // EMPTY_DICT
-        case 0x5d: this.stack.push([]); break; // EMPTY_LIST
-        case 0x29: this.stack.push({ kind: 'tuple', items: [] }); break; // EMPTY_TUPLE
+        case 0x7d: this.grow(0, true); this.stack.push({ kind: 'dict', map: new Map() }); break; // EMPTY_DICT
+        case 0x5d: this.grow(0, true); this.stack.push([]); break; // EMPTY_LIST
+        case 0x29: this.grow(0, true); this.stack.push({ kind: 'tuple', items: [] }); break; // EMPTY_TUPLE
         case 0x28: // MARK
           this.marks.push(this.stack.length);
           break;
@@ -295,13 +331,15 @@ class Unpickler {
         case 0x51: this.stack.push(this.persistentLoad(this.pop())); break; // BINPERSID
         case 0x74: { // TUPLE
           const items = this.popToMark();
+          this.grow(items.length, true);
           this.stack.push({ kind: 'tuple', items });
           break;
         }
-        case 0x85: this.stack.push({ kind: 'tuple', items: [this.pop()] }); break; // TUPLE1
+        case 0x85: this.grow(1, true); this.stack.push({ kind: 'tuple', items: [this.pop()] }); break; // TUPLE1
         case 0x86: { // TUPLE2
           const b = this.pop();
           const a = this.pop();
+          this.grow(2, true);
           this.stack.push({ kind: 'tuple', items: [a, b] });
           break;
         }
@@ -309,6 +347,7 @@ class Unpickler {
           const c = this.pop();
           const b = this.pop();
           const a = this.pop();
+          this.grow(3, true);
           this.stack.push({ kind: 'tuple', items: [a, b, c] });
           break;
         }
@@ -359,6 +398,7 @@ class Unpickler {
           const v = this.pop();
           const list = this.top();
           if (!Array.isArray(list)) this.fail(`APPEND on ${describe(list)}`);
+          this.grow(1);
           list.push(v);
           break;
         }
@@ -366,6 +406,7 @@ class Unpickler {
           const items = this.popToMark();
           const list = this.top();
           if (!Array.isArray(list)) this.fail(`APPENDS on ${describe(list)}`);
+          this.grow(items.length);
           for (const v of items) list.push(v);
           break;
         }

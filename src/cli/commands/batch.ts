@@ -18,6 +18,7 @@ interface BatchFlags extends RunnerFlags {
   format?: OutputFormat;
   saveLatent?: boolean;
   json?: boolean;
+  overwrite?: boolean;
 }
 
 export function batchCommand(ctx: CliContext): Command {
@@ -30,6 +31,7 @@ export function batchCommand(ctx: CliContext): Command {
     .option('--no-overlap', "denoise and decode one job at a time instead of overlapping the next job's denoising")
     .addOption(new Option('--format <fmt>', 'container for jobs that do not set one').choices(FORMATS).default('mp4'))
     .option('--save-latent', 'also save each final latent (.npy)')
+    .option('--overwrite', 'let a new batch replace files already at its output paths')
     .option('--json', 'print one JSON summary object on stdout');
   addRunnerOptions(command);
   command.addHelpText(
@@ -40,7 +42,9 @@ Jobs file (JSONL):
   {"prompt": "a red fox running through snow", "seed": 7}
   "a lighthouse at dusk"
 
-Outputs are named <index>-<prompt-slug>-s<seed>.<format>; manifest.json records each job's
+Outputs are named <index>-<prompt-slug>-s<seed>.<format>, or a job's "output": a path inside
+--out-dir (absolute paths and ".." are refused). Existing files are not replaced unless
+--overwrite is given. manifest.json records each job's
 status, seed, timings and output. After a crash or Ctrl-C, run the same command with --resume.
 
 Examples:
@@ -71,6 +75,7 @@ Examples:
       jobsFile, outDir: flags.outDir, runner, onEvent, signal: ctx.signal,
       ...(Object.keys(defaults).length > 0 ? { defaults } : {}),
       ...(flags.resume ? { resume: true } : {}),
+      ...(flags.overwrite ? { overwrite: true } : {}),
       pipelined: flags.overlap,
       ...(flags.format ? { format: flags.format } : {}),
     });

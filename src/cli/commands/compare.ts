@@ -9,7 +9,7 @@ import {
   addGenerationOptions, addRunnerOptions, METHODS, settingsFromFlags, withRendererChoice,
   type GenerationFlags, type RunnerFlags,
 } from '../options.js';
-import { collect, fraction, number, positiveInt, seedValue, text } from '../parse.js';
+import { boundedInt, collect, fraction, number, seedValue, text } from '../parse.js';
 import { formatDuration, ProgressReporter } from '../progress.js';
 import { readPromptsFile } from '../prompts-file.js';
 
@@ -67,7 +67,7 @@ export function compareCommand(ctx: CliContext): Command {
     .option('--budget <fraction>', 'a FLOPs budget to compare, as a fraction of dense (repeatable)', collect(fraction))
     .addOption(new Option('--method <name>', `how to meet each --budget (repeatable; default learned): ${METHODS.join(', ')}`).argParser(collect(method)))
     .option('--schedule <file>', 'a schedule file to compare (repeatable)', collect(text))
-    .option('--samples <n>', 'videos per prompt', positiveInt)
+    .option('--samples <n>', 'videos per prompt', boundedInt(100, 'a comparison needs a handful'))
     .addOption(new Option('--seed-rule <rule>', 'how seeds follow from --base-seed').choices(['distinct', 'index']).default('distinct'))
     .option('--base-seed <n>', 'first seed', seedValue, 0)
     .option('--min-psnr <dB>', 'quality gate: every variant needs at least this mean PSNR', number)

@@ -5,7 +5,7 @@ import { FORMATS, type OutputFormat } from '../../batch/types.js';
 import { printJson, type CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { ProgressReporter } from '../progress.js';
-import { jsonObject, positiveInt } from '../parse.js';
+import { boundedInt, jsonObject, positiveInt } from '../parse.js';
 
 interface EnqueueFlags {
   redis: string;
@@ -17,6 +17,7 @@ interface EnqueueFlags {
   backoffMs: number;
   wait?: boolean;
   json?: boolean;
+  overwrite?: boolean;
 }
 
 export function enqueueCommand(ctx: CliContext): Command {
@@ -28,8 +29,9 @@ export function enqueueCommand(ctx: CliContext): Command {
     .option('-o, --out-dir <folder>', 'output folder, a path every worker can write (shared storage)', 'renders')
     .option('--defaults <json|file>', 'request fields for every job', jsonObject)
     .addOption(new Option('--format <fmt>', 'container for jobs that do not set one').choices(FORMATS))
-    .option('--attempts <n>', 'tries per job before it is marked failed', positiveInt, 3)
+    .option('--attempts <n>', 'tries per job before it is marked failed', boundedInt(100, 'retrying more never helps'), 3)
     .option('--backoff-ms <ms>', 'first retry delay; doubles on each later retry', positiveInt, 10_000)
+    .option('--overwrite', 'let jobs replace files already at their output paths')
     .option('--wait', "follow the jobs' progress until every one has finished (exit 1 if any failed)")
     .option('--json', 'print one JSON summary object on stdout')
     .addHelpText(
@@ -48,6 +50,7 @@ Examples:
         jobsFile, redis: flags.redis, queue: flags.queue, outDir: flags.outDir, attempts: flags.attempts, backoffMs: flags.backoffMs,
         ...(flags.defaults ? { defaults: flags.defaults } : {}),
         ...(flags.format ? { format: flags.format } : {}),
+        ...(flags.overwrite ? { overwrite: true } : {}),
       });
       const progress = new ProgressReporter(ctx.stderr);
       if (!flags.json) {

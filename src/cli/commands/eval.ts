@@ -10,7 +10,7 @@ import {
   addGenerationOptions, addRunnerOptions, addSparsityOptions, runnerFrom, settingsFromFlags, withRendererChoice,
   type GenerationFlags, type RunnerFlags, type SparsityFlags,
 } from '../options.js';
-import { collect, positiveInt, seedValue, text } from '../parse.js';
+import { boundedInt, collect, positiveInt, seedValue, text } from '../parse.js';
 import { formatDuration, ProgressReporter } from '../progress.js';
 import { readPromptsFile } from '../prompts-file.js';
 
@@ -55,8 +55,8 @@ export function evalCommand(ctx: CliContext): Command {
     .option('--prompts <file>', 'custom prompts: one a line, or a JSON array of strings')
     .option('--dimension <name>', 'only suite prompts serving this VBench dimension (repeatable), e.g. temporal_flickering', collect(dimension))
     .requiredOption('-o, --out-dir <folder>', 'evaluation folder (videos/ is what VBench scores); rerun to resume')
-    .option('--samples <n>', 'videos per prompt (VBench: 5)', positiveInt)
-    .option('--flicker-samples <n>', 'videos per temporal_flickering suite prompt (VBench: 25)', positiveInt)
+    .option('--samples <n>', 'videos per prompt (VBench: 5)', boundedInt(100, 'VBench uses 5'))
+    .option('--flicker-samples <n>', 'videos per temporal_flickering suite prompt (VBench: 25)', boundedInt(100, 'VBench uses 25'))
     .addOption(new Option('--seed-rule <rule>', 'distinct: base + 100·prompt + index; index: base + index (VBench\'s own scripts)').choices(['distinct', 'index']).default('distinct'))
     .option('--base-seed <n>', 'first seed', seedValue, 0)
     .option('--limit <n>', 'only the first N prompts (quick runs)', positiveInt)

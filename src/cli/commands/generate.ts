@@ -20,6 +20,7 @@ interface GenerateFlags extends RunnerFlags, GenerationFlags, SparsityFlags {
   saveLatent?: boolean;
   noise?: string;
   json?: boolean;
+  overwrite?: boolean;
 }
 
 function formatOf(flags: GenerateFlags): OutputFormat {
@@ -54,6 +55,7 @@ export function generateCommand(ctx: CliContext): Command {
   addGenerationOptions(command).option('--seed <n>', 'random seed (a random one is chosen and printed if omitted)', seedValue);
   addSparsityOptions(command)
     .option('-o, --output <file>', 'output video path (default: <prompt-slug>-s<seed>.<format>)')
+    .option('--overwrite', 'replace the output (and its sidecar) if they already exist')
     .addOption(new Option('--format <fmt>', 'container (default: from the output name, else mp4)').choices(FORMATS))
     .option('--save-latent', 'also save the final latent (.npy) so decoding can be redone alone')
     .option('--noise <file>', 'initial noise as a .npy file instead of a seeded draw')
@@ -74,7 +76,7 @@ Examples:
     const started = Date.now();
     const { renderOne } = await import('../../batch/render-one.js');
     const result = await renderOne({
-      request, runner, signal: ctx.signal, onProgress: (p) => progress.update(p),
+      request, runner, signal: ctx.signal, onProgress: (p) => progress.update(p), overwrite: flags.overwrite === true,
       // The seed is printed before the (long) render, so it is known even if the run is stopped.
       onStart: () => progress.line(`seed ${request.seed}${flags.seed === undefined ? ' (random)' : ''} -> ${request.output}`),
     });

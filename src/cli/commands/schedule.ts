@@ -6,7 +6,7 @@ import type { Schedule } from '../../sparsity/schedule.js';
 import { printJson, type CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { addGenerationOptions, settingsFromFlags, type GenerationFlags } from '../options.js';
-import { collect, fraction, positiveInt, seedValue, text } from '../parse.js';
+import { collect, fraction, positiveInt, seedValue, text, threadCount } from '../parse.js';
 import { formatDuration } from '../progress.js';
 import { readPromptsFile } from '../prompts-file.js';
 
@@ -50,7 +50,7 @@ function grouping(value: string): { steps: number; layers: number } {
 function addTargetOptions(command: Command): Command {
   command
     .option('--pipeline <name|folder>', 'pipeline name or converted model folder (default: the built-in demo model)')
-    .option('--threads <n>', 'onnxruntime threads', positiveInt)
+    .option('--threads <n>', 'onnxruntime threads (at most the number of CPUs)', threadCount)
     .requiredOption('--budget <fraction>', 'generation FLOPs budget as a fraction of dense, e.g. 0.5', fraction)
     .addOption(new Option('--attention <variant>', 'how sparse blocks treat self-attention').choices(ATTENTION).default('reuse'))
     .requiredOption('-o, --output <file>', 'schedule JSON to write')

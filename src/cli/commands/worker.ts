@@ -4,7 +4,7 @@ import type { WorkerEvent } from '../../batch/distributed.js';
 import { DEFAULT_REDIS_URL } from '../../batch/redis-url.js';
 import { printJson, type CliContext } from '../context.js';
 import { addRunnerOptions, runnerFrom, type RunnerFlags } from '../options.js';
-import { positiveInt } from '../parse.js';
+import { boundedInt, MAX_THREADS, positiveInt } from '../parse.js';
 import { ProgressReporter } from '../progress.js';
 
 interface WorkerFlags extends RunnerFlags {
@@ -22,7 +22,7 @@ export function workerCommand(ctx: CliContext): Command {
     .option('--redis <url>', 'Redis URL', DEFAULT_REDIS_URL)
     .option('--queue <name>', 'queue name', 'diffsparse')
     .option('-o, --out-dir <folder>', 'write outputs here instead of the folder given at enqueue time')
-    .option('--concurrency <n>', 'jobs rendered at once (each loads its own model)', positiveInt, 1)
+    .option('--concurrency <n>', 'jobs rendered at once (each loads its own model; at most the number of CPUs)', boundedInt(MAX_THREADS, 'the CPUs on this machine'), 1)
     .option('--lock-ms <ms>', 'job lock time; a worker silent this long is presumed dead and its job redone', positiveInt, 30_000)
     .option('--json', 'print one JSON summary object on stdout when the worker stops');
   addRunnerOptions(command);
