@@ -105,8 +105,10 @@ export const ADHERENCE_THRESHOLDS = {
   squareMinFill: 0.87,
   /** A frame's shape mask must span at least this many pixels each way to vote on shape. */
   minShapeExtent: 3,
-  /** A frame whose object has less than this fraction of the clip's median object area has lost the object (faded out). */
+  /** A frame whose object has less than this fraction of the clip's median object area has lost the object. */
   minAreaOfMedian: 0.25,
+  /** Or less than this fraction of the clip's median object contrast (90th-percentile distance): faded out. */
+  minContrastOfMedian: 0.5,
   /** A second blob (of at least the minimum object size) weighing this fraction of the object's summed distance makes two objects. */
   secondBlobWeight: 0.25,
   /** A centroid step over this multiple of the median step (or of the floor) is a jump. */
@@ -124,6 +126,8 @@ export interface FrameMeasurement {
   centroid: [number, number] | null;
   /** Pixels in the blob. */
   area: number;
+  /** 90th percentile of the blob's distances from the background (0–255 RGB units), 0 when no object. */
+  contrast: number;
   /** Summed distance of the heaviest other blob over the object's (0 when there is none of the minimum size). */
   secondBlob: number;
   /** This frame's colour vote (null when no object, or a dark grey one). */
@@ -137,7 +141,7 @@ export interface FrameMeasurement {
 }
 
 export interface ContinuityMeasurement {
-  /** Frames without an object, or with one under minAreaOfMedian of the median area (faded out). */
+  /** Frames without an object, or with one under minAreaOfMedian of the median area or minContrastOfMedian of the median contrast (faded out). */
   missingFrames: number[];
   /** Frames with a second blob of secondBlobWeight of the object's weight or more. */
   multiObjectFrames: number[];
@@ -331,9 +335,10 @@ function slope(t: number[], v: number[]): number {
 /** Continuity of the per-frame object track (see ADHERENCE_THRESHOLDS). */
 function measureContinuity(perFrame: FrameMeasurement[]): ContinuityMeasurement {
   const T = ADHERENCE_THRESHOLDS;
-  const areas = perFrame.filter((f) => f.centroid !== null).map((f) => f.area);
-  const medianArea = areas.length ? median(areas) : 0;
-  const present = perFrame.map((f) => f.centroid !== null && f.area >= T.minAreaOfMedian * medianArea);
+  const found = perFrame.filter((f) => f.centroid !== null);
+  const medianArea = found.length ? median(found.map((f) => f.area)) : 0;
+  const medianContrast = found.length ? median(found.map((f) => f.contrast)) : 0;
+  const present = perFrame.map((f) => f.centroid !== null && f.area >= T.minAreaOfMedian * medianArea && f.contrast >= T.minContrastOfMedian * medianContrast);
   const missingFrames = present.flatMap((p, t) => (p ? [] : [t]));
   const multiObjectFrames = perFrame.flatMap((f, t) => (f.centroid !== null && f.secondBlob >= T.secondBlobWeight ? [t] : []));
   const steps = perFrame.slice(1).map((f, i) => {
@@ -382,7 +387,7 @@ export function measureClip(frames: readonly Uint8Array[], width: number, height
     const blobs = components(mask, dist, width, height);
     const blob = blobs.length ? blobs[0].pixels : [];
     if (blob.length < minPixels) {
-      perFrame.push({ background: bg, backgroundSpread: spread, centroid: null, area: 0, secondBlob: 0, colour: null, fill: null, asymmetry: null, shape: null });
+      perFrame.push({ background: bg, backgroundSpread: spread, centroid: null, area: 0, contrast: 0, secondBlob: 0, colour: null, fill: null, asymmetry: null, shape: null });
       continue;
     }
     const second = blobs.slice(1).find((b) => b.pixels.length >= minPixels);
@@ -416,7 +421,7 @@ export function measureClip(frames: readonly Uint8Array[], width: number, height
 
     const { fill, asymmetry, votes: shapeVotes } = shapeFeatures(blob, dist, p90, width, height);
     perFrame.push({
-      background: bg, backgroundSpread: spread, centroid: [sx / sw, sy / sw], area: blob.length,
+      background: bg, backgroundSpread: spread, centroid: [sx / sw, sy / sw], area: blob.length, contrast: p90,
       secondBlob: second ? second.weight / blobs[0].weight : 0,
       colour: frameTop === UNNAMED ? null : COLOUR_NAMES[frameTop], fill, asymmetry, shape: shapeVotes ? shapeOf(fill, asymmetry) : null,
     });
@@ -504,8 +509,8 @@ export interface Accuracy {
   total: number;
   /** correct / total, null when total is 0. */
   accuracy: number | null;
-  /** Accuracy of a uniform random guess. */
-  chance: number;
+  /** Accuracy of a uniform random guess; null for continuity and colour stability, which no caption names. */
+  chance: number | null;
 }
 
 export interface AdherenceScore {
@@ -514,6 +519,17 @@ export interface AdherenceScore {
   direction: Accuracy;
   /** Colour and direction both right. */
   joint: Accuracy;
+  shape: Accuracy;
+  /** One object in every frame, moving without jumps (every clip is expected to be continuous). */
+  continuity: Accuracy;
+  /** The same colour in (nearly) every frame. */
+  colourStable: Accuracy;
+  /**
+   * Every attribute right: colour, direction and shape as captioned, continuous and colour-stable;
+   * over the clips whose caption names colour, direction and shape. Its chance is that of the
+   * three caption attributes, an upper bound (a guess must also be continuous and stable).
+   */
+  all: Accuracy;
   speed: Accuracy;
   size: Accuracy;
   background: Accuracy;
@@ -523,7 +539,7 @@ export interface AdherenceScore {
   static: number;
 }
 
-function accuracy(pairs: Array<[expected: string | null, measured: string | null]>, chance: number): Accuracy {
+function accuracy(pairs: Array<[expected: string | null, measured: string | null]>, chance: number | null): Accuracy {
   const scored = pairs.filter(([e]) => e !== null);
   const correct = scored.filter(([e, m]) => e === m).length;
   return { correct, total: scored.length, accuracy: scored.length ? correct / scored.length : null, chance };
@@ -531,7 +547,7 @@ function accuracy(pairs: Array<[expected: string | null, measured: string | null
 
 /** Measured against expected over many clips, with the chance level of each attribute. */
 export function scoreAdherence(results: readonly AdherenceResult[]): AdherenceScore {
-  const nColours = COLOUR_NAMES.length, nDirections = DIRECTIONS.length;
+  const nColours = COLOUR_NAMES.length, nDirections = DIRECTIONS.length, nShapes = SHAPES.length;
   return {
     clips: results.length,
     colour: accuracy(results.map((r) => [r.expected.colour, r.measured.colour]), 1 / nColours),
@@ -541,6 +557,15 @@ export function scoreAdherence(results: readonly AdherenceResult[]): AdherenceSc
       if (e.colour === null || e.direction === null) return [null, null];
       return ['both', e.colour === r.measured.colour && e.direction === r.measured.direction ? 'both' : 'not'];
     }), 1 / (nColours * nDirections)),
+    shape: accuracy(results.map((r) => [r.expected.shape, r.measured.shape]), 1 / nShapes),
+    continuity: accuracy(results.map((r) => ['yes', r.measured.continuous ? 'yes' : 'no']), null),
+    colourStable: accuracy(results.map((r) => ['yes', r.measured.colourStable ? 'yes' : 'no']), null),
+    all: accuracy(results.map((r) => {
+      const e = r.expected, m = r.measured;
+      if (e.colour === null || e.direction === null || e.shape === null) return [null, null];
+      const right = e.colour === m.colour && e.direction === m.direction && e.shape === m.shape && m.continuous && m.colourStable;
+      return ['all', right ? 'all' : 'not'];
+    }), 1 / (nColours * nDirections * nShapes)),
     speed: accuracy(results.map((r) => [r.expected.speed, r.measured.speed]), 1 / 2),
     size: accuracy(results.map((r) => [r.expected.size, r.measured.size]), 1 / 2),
     background: accuracy(results.map((r) => [r.expected.background, r.measured.backgroundName]), 1 / 2),
