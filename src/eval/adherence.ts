@@ -94,15 +94,15 @@ export const ADHERENCE_THRESHOLDS = {
   /** The shape mask: blob pixels at least this fraction of the blob's 90th-percentile distance (the half-contrast contour). */
   shapeContour: 0.5,
   /**
-   * Shape-mask asymmetry at or above which a frame's object is a triangle (ideal ¼, blurred
-   * 0.10–0.25 on synthetic clips; circles and squares, ideal 0, stay under 0.05).
+   * Shape-mask asymmetry at or above which a frame's object is a triangle (ideal ¼; 0.08–0.24 on
+   * synthetic blurred clips, where circles and squares, ideal 0, stay under 0.05).
    */
   triangleMinAsymmetry: 0.09,
   /**
-   * Otherwise: fill of the bounding box at or above which it is a square, below a circle (square
-   * ideal 1, blurred 0.8–1; circle ideal π/4 ≈ 0.785, blurred 0.68–0.86 in single frames).
+   * Otherwise: soft fill at or above which it is a square, below a circle (square ideal 1,
+   * 0.91–1.02 blurred; circle ideal π/4 ≈ 0.785, 0.77–0.85 blurred, in single frames).
    */
-  squareMinFill: 0.87,
+  squareMinFill: 0.88,
   /** A frame's shape mask must span at least this many pixels each way to vote on shape. */
   minShapeExtent: 3,
   /** A frame whose object has less than this fraction of the clip's median object area has lost the object. */
@@ -132,7 +132,7 @@ export interface FrameMeasurement {
   secondBlob: number;
   /** This frame's colour vote (null when no object, or a dark grey one). */
   colour: Colour | null;
-  /** Fill of the shape mask's bounding box, null when no object. */
+  /** Soft fill of the object (see shapeFeatures), null when no object. */
   fill: number | null;
   /** Asymmetry of the shape mask in its bounding box (see shapeFeatures), null when no object. */
   asymmetry: number | null;
@@ -277,28 +277,40 @@ export function shapeOf(fill: number, asymmetry: number): Shape {
 }
 
 /**
- * The half-contrast shape mask of a blob (its pixels at least shapeContour of the 90th-percentile
- * distance) measured against its bounding box: the fill (mask pixels over box pixels) and the
- * asymmetry (how far the share of mask pixels in the box's upper half, or in its left half,
- * is from ½, the larger of the two). The dataset's shapes are axis-aligned: square fill 1,
- * circle π/4, both symmetric; the upward triangle has fill ½ and only a quarter of its area in
- * the upper half (asymmetry ¼). A blur rounds the square's corners and the triangle's tips,
- * moving both toward the circle; the thresholds sit between. A frame votes only when the mask
- * is clear of the frame edge and at least minShapeExtent pixels each way.
+ * Shape features of a blob. The dataset's shapes are axis-aligned: square, circle and an upward
+ * triangle. Fill: the blob's soft coverage (min(1, distance / 90th-percentile distance), summed)
+ * over the product of its widest row's and tallest column's coverage: square 1, circle π/4,
+ * triangle ½. A blur moves coverage between pixels but keeps these sums, and pixel noise
+ * averages out of them, where a thresholded mask's bounding box gains a whole frayed row.
+ * Asymmetry: in the half-contrast mask (pixels whose 3×3 median distance is at least
+ * shapeContour of the 90th-percentile distance), how far the share of pixels in the bounding
+ * box's upper half, or in its left half, is from ½, the larger of the two: circle and square 0,
+ * the upward triangle ¼ (a quarter of its area is in the upper half). A blur rounds the square's
+ * corners and the triangle's tips, moving both toward the circle; the thresholds sit between. A
+ * frame votes only when the mask is clear of the frame edge and at least minShapeExtent pixels each way.
  */
 function shapeFeatures(blob: number[], dist: Float32Array, p90: number, width: number, height: number): { fill: number; asymmetry: number; votes: boolean } {
   const cut = ADHERENCE_THRESHOLDS.shapeContour * p90;
   const xs: number[] = [], ys: number[] = [];
   let x0 = width, x1 = -1, y0 = height, y1 = -1;
+  const near = new Float32Array(9);
   for (const p of blob) {
-    if (dist[p] < cut) continue;
     const x = p % width, y = (p - x) / width;
+    // the 3×3 median of the distance (edge pixels repeated): pixel noise does not fray the
+    // contour of a blurred edge, which would add whole rows to the bounding box
+    let k = 0;
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+      near[k++] = dist[Math.min(height - 1, Math.max(0, y + dy)) * width + Math.min(width - 1, Math.max(0, x + dx))];
+    }
+    near.sort();
+    if (near[4] < cut) continue;
     xs.push(x); ys.push(y);
     if (x < x0) x0 = x;
     if (x > x1) x1 = x;
     if (y < y0) y0 = y;
     if (y > y1) y1 = y;
   }
+  if (xs.length === 0) return { fill: 0, asymmetry: 0, votes: false };
   const bw = x1 - x0 + 1, bh = y1 - y0 + 1;
   // pixels on the middle row (column) of an odd-sized box count half to each side
   const share = (v: number[], lo: number, hi: number): number => {
@@ -307,7 +319,19 @@ function shapeFeatures(blob: number[], dist: Float32Array, p90: number, width: n
   };
   const asymmetry = Math.max(Math.abs(share(ys, y0, y1) - 0.5), Math.abs(share(xs, x0, x1) - 0.5));
   const touches = x0 === 0 || y0 === 0 || x1 === width - 1 || y1 === height - 1;
-  return { fill: xs.length / (bw * bh), asymmetry, votes: !touches && Math.min(bw, bh) >= ADHERENCE_THRESHOLDS.minShapeExtent };
+  // fill from soft coverage, min(1, distance / p90), which a blur moves but does not add to and
+  // pixel noise averages out of: its total over the widest row's and the tallest column's
+  const rows = new Float64Array(height), cols = new Float64Array(width);
+  let soft = 0;
+  for (const p of blob) {
+    const c = Math.min(1, dist[p] / p90);
+    const x = p % width, y = (p - x) / width;
+    rows[y] += c; cols[x] += c; soft += c;
+  }
+  let widest = 0, tallest = 0;
+  for (let y = 0; y < height; y++) if (rows[y] > widest) widest = rows[y];
+  for (let x = 0; x < width; x++) if (cols[x] > tallest) tallest = cols[x];
+  return { fill: soft / (widest * tallest), asymmetry, votes: !touches && Math.min(bw, bh) >= ADHERENCE_THRESHOLDS.minShapeExtent };
 }
 
 function checkFrames(frames: readonly Uint8Array[], width: number, height: number): void {
