@@ -235,8 +235,10 @@ if (values.videos?.length) {
 } else {
   const captions = loadCaptions(values.captions);
   const names: Array<string | undefined> = pipelineNames.length ? pipelineNames : [undefined];
-  for (const name of names) {
-    const keep = values.keep && names.length > 1 ? join(values.keep, name ?? 'default') : values.keep;
+  for (const [i, name] of names.entries()) {
+    // one folder per pipeline; a name given twice gets its position appended
+    const folder = names.indexOf(name) === i ? name ?? 'default' : `${name}-${i}`;
+    const keep = values.keep && names.length > 1 ? join(values.keep, folder) : values.keep;
     runs.push(await generateAndMeasure(captions, name, keep));
   }
 }
