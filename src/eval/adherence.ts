@@ -72,7 +72,7 @@ export type Rgb = [number, number, number];
 export interface MeasureOptions {
   /** RGB distance from the background (0–1 per channel, Euclidean) above which a pixel is object. Default 0.25. */
   maskThreshold?: number;
-  /** Blobs smaller than this many pixels are not an object. Default MIN_OBJECT_FRACTION of the frame's pixels, at least 4. */
+  /** Blobs smaller than this many pixels are not an object. Default ADHERENCE_THRESHOLDS.minObjectFraction of the frame's pixels, at least 4. */
   minObjectPixels?: number;
   /** Core pixels, the ones that vote on colour, are at least this fraction of the blob's 90th-percentile distance. Default 0.6. */
   coreFraction?: number;
@@ -91,7 +91,7 @@ export interface MeasureOptions {
 export const ADHERENCE_THRESHOLDS = {
   /** Default minimum object size as a fraction of the frame's pixels (4 px at 64×64, 16 at 128×128). */
   minObjectFraction: 0.001,
-  /** The shape mask: blob pixels at least this fraction of the blob's 90th-percentile distance (the half-contrast contour). */
+  /** The shape mask: blob pixels whose 3×3 median distance is at least this fraction of the blob's 90th-percentile distance (the half-contrast contour). */
   shapeContour: 0.5,
   /**
    * Shape-mask asymmetry at or above which a frame's object is a triangle (ideal ¼; 0.08–0.24 on
@@ -179,9 +179,9 @@ export interface ClipMeasurement {
   objectRgb: Rgb | null;
   /** Majority of the per-frame shape votes (ties: the shape of the median fill and asymmetry); null when no frame voted. */
   shape: Shape | null;
-  /** Median fill of the voting frames' shape masks. */
+  /** Median soft fill of the frames that voted on shape. */
   fill: number | null;
-  /** Median asymmetry of the voting frames' shape masks. */
+  /** Median asymmetry of the frames that voted on shape. */
   asymmetry: number | null;
   /** One object, in every frame, moving without jumps. */
   continuous: boolean;
@@ -270,7 +270,7 @@ function components(mask: Uint8Array, weight: Float32Array, width: number, heigh
   return out.sort((a, b) => b.weight - a.weight);
 }
 
-/** The shape that a shape mask's fill of its bounding box and its asymmetry name (see shapeFeatures). */
+/** The shape that a blob's soft fill and asymmetry name (see shapeFeatures). */
 export function shapeOf(fill: number, asymmetry: number): Shape {
   if (asymmetry >= ADHERENCE_THRESHOLDS.triangleMinAsymmetry) return 'triangle';
   return fill >= ADHERENCE_THRESHOLDS.squareMinFill ? 'square' : 'circle';
