@@ -4,7 +4,7 @@ import {
 } from '../../src/eval/adherence.js';
 import { LabPalette, rgbToLab } from '../../src/eval/adherence-colour.js';
 import {
-  BACKGROUND_NAMES, COLOURS, COLOUR_NAMES, DIRECTIONS, HELD_OUT, SHAPES, heldOutCaptions,
+  BACKGROUND_NAMES, COLOURS, COLOUR_NAMES, DIRECTIONS, GEOMETRIES, HELD_OUT, SHAPES, heldOutCaptions,
   type Background, type Colour, type Direction, type Size, type Speed,
 } from '../../src/eval/adherence-vocabulary.js';
 import { centredStart, renderClip, type SyntheticClip } from './adherence-render.js';
@@ -155,10 +155,25 @@ describe('measureClip on synthetic decoder-like clips', () => {
     expect(m.direction).toBe('down');
   });
 
-  it('scales the speed and size thresholds with the frame size', () => {
-    const m = measure(clip({ colour: 'purple', direction: 'left', background: 'light', side: 128, speed: 'fast', size: 'small', blur: 1.5, noise: 6 }));
-    expect([m.colour, m.direction, m.speed, m.size]).toEqual(['purple', 'left', 'fast', 'small']);
+  it('scales the speed and size thresholds of a geometry with the frame size', () => {
+    const { frames, width, height } = renderClip(clip({ colour: 'purple', direction: 'left', background: 'light', side: 128, speed: 'fast', size: 'small', blur: 1.5, noise: 6 }));
+    const m = measureClip(frames, width, height, { geometry: GEOMETRIES.tiny });
+    expect([m.colour, m.direction, m.speed, m.size, m.geometry]).toEqual(['purple', 'left', 'fast', 'small', 'tiny']);
     expect(m.velocity[0]).toBeCloseTo(-8, 0);
+  });
+
+  it('judges a 128×128 clip by the v2 geometry: its sizes and speeds in its own pixels', () => {
+    const wrong: string[] = [];
+    for (const size of ['small', 'large'] as Size[]) for (const speed of ['slow', 'fast'] as Speed[]) for (const shape of SHAPES) {
+      const c: SyntheticClip = {
+        colour: 'green', shape, direction: 'down', background: 'dark', size, speed, geometry: 'v2',
+        start: centredStart('down', size, speed, undefined, 'v2'), blur: 1.5, noise: 6,
+      };
+      const m = measure(c);
+      const got = [m.geometry, m.frames.length, m.speed, m.size].join(' ');
+      if (got !== `v2 17 ${speed} ${size}`) wrong.push(`${shape} ${size} ${speed} -> ${got}`);
+    }
+    expect(wrong).toEqual([]);
   });
 
   it('names the colour of a one-frame clip and reports no motion', () => {
