@@ -28,7 +28,8 @@ export interface ConvertOptions {
   onStage?: (stage: string, index: number, total: number) => void;
 }
 
-function readCheckpointConfig(checkpointDir: string): WanDiTConfig {
+/** Reads and checks a DiT checkpoint's config.json (bounds included) without touching its weights. */
+export function readCheckpointConfig(checkpointDir: string): WanDiTConfig {
   const path = join(checkpointDir, 'config.json');
   if (!existsSync(path)) throw new DiTConfigError(`${checkpointDir} has no config.json; point at the DiT checkpoint folder (it holds config.json and diffusion_pytorch_model*.safetensors)`);
   let raw: unknown;
@@ -38,7 +39,12 @@ function readCheckpointConfig(checkpointDir: string): WanDiTConfig {
     throw new DiTConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DiTConfigError(`${path} must hold a JSON object`);
-  return parseWanDiTConfig(raw as Record<string, unknown>);
+  try {
+    return parseWanDiTConfig(raw as Record<string, unknown>);
+  } catch (e) {
+    if (e instanceof DiTConfigError) throw new DiTConfigError(`${path}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** Original key -> key in the source file, after checking names and shapes against the config. */

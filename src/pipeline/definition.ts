@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SolverName } from '../sampling/schedule.js';
+import { requestFieldProblems } from '../batch/request.js';
 
 export const PIPELINE_FORMAT = 'diffsparse/pipeline';
 export const PIPELINE_VERSION = 1;
@@ -109,5 +110,8 @@ function validate(value: unknown, file: string): PipelineDefinition {
   }
   if (!['unipc', 'dpm++', 'euler'].includes(d.solver)) fail(`defaults.solver must be unipc, dpm++ or euler`);
   if (typeof d.negativePrompt !== 'string') fail('defaults.negativePrompt must be a string');
+  // The bounds a request is held to (issue 18): defaults of 100000 frames must not reach the model.
+  const problems = requestFieldProblems({ width: d.width, height: d.height, frames: d.frames, steps: d.steps, shift: d.shift, guidance: d.guidance, fps: d.fps });
+  if (problems.length) fail(`defaults: ${problems.map((p) => p.replace(/^"/, '"defaults.')).join('; ')}; fix it or convert the model again`);
   return def as PipelineDefinition;
 }
