@@ -18,6 +18,7 @@ import { DIT_FORMAT, DIT_FORMAT_VERSION, DIT_MANIFEST, type DiTManifest, type St
 import { ropeSplit } from '../models/wan/dit/rope.js';
 import { CheckpointError, CheckpointKeyError } from './errors.js';
 import { sha256File } from './hash.js';
+import { jsonErrorMessage } from '../io/input-file.js';
 
 export const DIT_CONVERTER = `diffsparse-dit-converter/${DIT_FORMAT_VERSION}`;
 
@@ -36,7 +37,7 @@ export function readCheckpointConfig(checkpointDir: string): WanDiTConfig {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new DiTConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
+    throw new DiTConfigError(`${path} is not valid JSON: ${jsonErrorMessage(e)}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DiTConfigError(`${path} must hold a JSON object`);
   try {

@@ -16,6 +16,7 @@ import { requestFieldProblems } from '../batch/request.js';
 import { T5_LIMITS, rangeProblems } from '../models/wan/limits.js';
 import { vaeConfigProblems, WAN21_VAE_DEFAULTS } from '../models/wan/vae/config.js';
 import { CheckpointError } from './errors.js';
+import { jsonErrorMessage } from '../io/input-file.js';
 
 /** The official Wan2.1 t2v defaults (generate.py / configs), used unless the checkpoint says otherwise. */
 export const WAN21_T2V_DEFAULTS: PipelineDefaults = {
@@ -75,7 +76,7 @@ function readJson<T>(path: string): T | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch (e) {
-    throw new CheckpointError(`${path} is not valid JSON (${(e as Error).message}); fix or remove it`);
+    throw new CheckpointError(`${path} is not valid JSON (${jsonErrorMessage(e)}); fix or remove it`);
   }
 }
 

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SolverName } from '../sampling/schedule.js';
 import { requestFieldProblems } from '../batch/request.js';
+import { checkInputFile, jsonErrorMessage } from '../io/input-file.js';
 
 export const PIPELINE_FORMAT = 'diffsparse/pipeline';
 export const PIPELINE_VERSION = 1;
@@ -65,7 +66,7 @@ export function resolvePipeline(nameOrPath: string = DEFAULT_PIPELINE): Resolved
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new PipelineDefinitionError(`${file} is not valid JSON (${(e as Error).message}); fix or regenerate it with \`diffsparse convert\``);
+    throw new PipelineDefinitionError(`${file} is not valid JSON (${jsonErrorMessage(e)}); fix or regenerate it with \`diffsparse convert\``);
   }
   const def = validate(parsed, file);
   const base = dirname(file);
@@ -84,6 +85,7 @@ function locate(nameOrPath: string): string {
       if (existsSync(inside)) return resolve(inside);
       throw new PipelineDefinitionError(`${nameOrPath} has no pipeline.json; point --pipeline at a folder written by \`diffsparse convert\``);
     }
+    checkInputFile(nameOrPath, 'a pipeline definition', 16 * 1024 * 1024); // not a device or FIFO (issue 18)
     return resolve(nameOrPath);
   }
   const builtIn = join(packageRoot(), 'pipelines', `${nameOrPath}.json`);

@@ -182,6 +182,11 @@ export class Pipeline {
     const timings: Record<string, number> = {};
     const shape = this.latentShape(r);
 
+    // The noise file and the sparsity schedule are read before any work (issue 18): a bad
+    // file or a schedule for another model fails before the text encoder runs.
+    const noise = r.noise ? noiseFromFile(r.noise, shape) : { seed: r.seed, shape };
+    const { model, flopsRatio } = await this.velocityModel(r, shape);
+
     let t0 = performance.now();
     onProgress?.({ phase: 'encode-text', done: 0, total: 1 });
     const cond = await this.text.encode(r.prompt);
@@ -191,8 +196,6 @@ export class Pipeline {
     timings.textMs = performance.now() - t0;
     if (signal?.aborted) throw new GenerationAbortedError('encode-text');
 
-    const noise = r.noise ? noiseFromFile(r.noise, shape) : { seed: r.seed, shape };
-    const { model, flopsRatio } = await this.velocityModel(r, shape);
     t0 = performance.now();
     onProgress?.({ phase: 'denoise', done: 0, total: r.steps });
     let latent: Latent;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { patchFeatures, validateWanDiTConfig, type WanDiTConfig } from './config.js';
 import { DiTModelFolderError } from './errors.js';
 import type { RopeSplit } from './rope.js';
+import { jsonErrorMessage } from '../../../io/input-file.js';
 
 export const DIT_FORMAT = 'diffsparse-wan21-dit';
 /** Bump when stage graphs, their IO or the folder layout change incompatibly. */
@@ -50,7 +51,7 @@ export function readDiTManifest(modelDir: string): DiTManifest {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new DiTModelFolderError(`${path} is not valid JSON (${(e as Error).message}); run the converter again`);
+    throw new DiTModelFolderError(`${path} is not valid JSON (${jsonErrorMessage(e)}); run the converter again`);
   }
   const m = raw as Partial<DiTManifest>;
   if (m.format !== DIT_FORMAT) throw new DiTModelFolderError(`${path}: format "${String(m.format)}" is not a diffsparse Wan2.1 DiT folder (expected "${DIT_FORMAT}")`);

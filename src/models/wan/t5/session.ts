@@ -9,6 +9,7 @@ import type { TextContext } from '../../../pipeline/types.js';
 import { T5_FILES, type T5ModelManifest } from './convert.js';
 import { T5_INPUTS, T5_OUTPUT } from './graph.js';
 import { T5ConfigError, t5ConfigProblems, type T5EncoderConfig } from './config.js';
+import { jsonErrorMessage } from '../../../io/input-file.js';
 
 export class T5EncoderSession {
   /** Encoder runs so far (lets callers and tests see what a cache saved). */
@@ -23,7 +24,7 @@ export class T5EncoderSession {
     try {
       manifest = JSON.parse(readFileSync(path, 'utf8')) as T5ModelManifest;
     } catch (e) {
-      throw new T5ConfigError(`${path} cannot be read as JSON (${(e as Error).message.split('\n')[0].slice(0, 200)}); convert the text encoder again`);
+      throw new T5ConfigError(`${path} cannot be read as JSON (${jsonErrorMessage(e)}); convert the text encoder again`);
     }
     // The same bounds as convert (issue 18): an edited text_encoder.json must not ask for text_len 1e9.
     const problems = typeof manifest?.config === 'object' && manifest.config !== null ? t5ConfigProblems(manifest.config) : ['"config" is missing'];
