@@ -66,7 +66,7 @@ describe('diffsparse enqueue + worker with the demo model on a real Redis', () =
       await waitFor('every job to complete', async () => (await queue.getJobCounts('completed')).completed === 4, 240_000);
       await waitFor('completion events', async () => completions.size === 4, 10_000);
       b.child.kill('SIGTERM');
-      expect(await b.exited).toBe(0);
+      expect(await b.exited).toBe(143); // stopped by SIGTERM (issue 18: it exited 0)
 
       expect([...completions.values()]).toEqual([1, 1, 1, 1]);
       expect(completions.has(killedJob)).toBe(true);
