@@ -71,6 +71,10 @@ export interface DenoisedJob {
   timings: Record<string, number>;
   /** FLOPs of the DiT run relative to dense (1 for dense). */
   flopsRatio: number;
+  /** The schedule file run (also when a --budget picked it), for the sidecar. */
+  schedule?: string;
+  /** What the sparse run was (method, schedule provenance), for the sidecar. */
+  sparsity?: string;
 }
 
 export interface GenerateResult {
@@ -185,7 +189,7 @@ export class Pipeline {
     // The noise file and the sparsity schedule are read before any work (issue 18): a bad
     // file or a schedule for another model fails before the text encoder runs.
     const noise = r.noise ? noiseFromFile(r.noise, shape) : { seed: r.seed, shape };
-    const { model, flopsRatio } = await this.velocityModel(r, shape);
+    const { model, flopsRatio, schedule, sparsity, warnings } = await this.velocityModel(r, shape);
 
     let t0 = performance.now();
     onProgress?.({ phase: 'encode-text', done: 0, total: 1 });
@@ -197,7 +201,7 @@ export class Pipeline {
     if (signal?.aborted) throw new GenerationAbortedError('encode-text');
 
     t0 = performance.now();
-    onProgress?.({ phase: 'denoise', done: 0, total: r.steps });
+    onProgress?.({ phase: 'denoise', done: 0, total: r.steps, ...(warnings.length > 0 && { warning: warnings.join('; ') }) });
     let latent: Latent;
     try {
       latent = await denoise({
@@ -212,7 +216,7 @@ export class Pipeline {
       throw e;
     }
     timings.denoiseMs = performance.now() - t0;
-    return { request: r, latent, timings, flopsRatio };
+    return { request: r, latent, timings, flopsRatio, ...(schedule && { schedule }), ...(sparsity && { sparsity }) };
   }
 
   /** VAE decode on a worker thread, streamed into the encoder; the output appears only when complete. */
@@ -227,7 +231,7 @@ export class Pipeline {
       output: r.output,
       format: r.format,
       fps: r.fps,
-      settings: settingsOf(this, r, job.flopsRatio),
+      settings: { ...settingsOf(this, r, job.flopsRatio), ...(job.schedule && r.schedule === undefined && { schedule: job.schedule }), ...(job.sparsity && { sparsity: job.sparsity }) },
     });
     timings.decodeEncodeMs = performance.now() - t0;
     let latentPath: string | null = null;
@@ -255,9 +259,10 @@ export class Pipeline {
     };
   }
 
-  private async velocityModel(r: ResolvedRequest, shape: Latent['shape']): Promise<{ model: VelocityModel; flopsRatio: number }> {
+  private async velocityModel(r: ResolvedRequest, shape: Latent['shape']): Promise<{ model: VelocityModel; flopsRatio: number; schedule?: string; sparsity?: string; warnings: string[] }> {
     const sparse = await sparseModelFor(this.dit, r, shape, this.definition);
-    return sparse ?? { model: new DenseDiT(this.dit), flopsRatio: 1 };
+    if (!sparse) return { model: new DenseDiT(this.dit), flopsRatio: 1, warnings: [] };
+    return { model: sparse.model, flopsRatio: sparse.flopsRatio, sparsity: sparse.description, warnings: sparse.warnings, ...(sparse.schedule && { schedule: sparse.schedule }) };
   }
 }
 
