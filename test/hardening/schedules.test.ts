@@ -75,4 +75,17 @@ describe('what a sparse run did is said and recorded', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/warning/);
   });
+
+  it('schedule resample computes the FLOPs generate runs at (show and generate agree)', async () => {
+    const s30 = path.join(dir, 's30.json');
+    const resample = await runBinary(['schedule', 'resample', SHIPPED, '--steps', '30', '-o', s30]);
+    expect(resample.code, resample.stderr).toBe(0);
+    const show = await runBinary(['schedule', 'show', s30]);
+    const shown = Number(/FLOPs (\d+\.\d)% of dense/.exec(show.stdout)![1]);
+    const r = await runBinary(['generate', 'a red circle', ...TINY, '--size', '64x64', '--frames', '9', '--steps', '30', '--schedule', s30, '--json', '-o', path.join(dir, 's30.mp4')]);
+    expect(r.code, r.stderr).toBe(0);
+    const ran = (JSON.parse(r.stdout) as { flopsRatio: number }).flopsRatio * 100;
+    expect(Math.abs(ran - shown)).toBeLessThan(0.1);
+    expect(r.stderr).not.toMatch(/resampled/);
+  });
 });
