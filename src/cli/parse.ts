@@ -74,7 +74,7 @@ export function jsonObject(value: string): Record<string, unknown> {
     parsed = JSON.parse(text);
   } catch (err) {
     // Never quote the text: it can be any file (--defaults /etc/passwd), and the message can reach Redis (issue 18).
-    throw new InvalidArgumentError(`${inline ? 'is' : `names ${value}, which is`} not valid JSON (${jsonErrorMessage(err)}).`);
+    throw new InvalidArgumentError(`${inline ? 'is' : 'the file is'} not valid JSON (${jsonErrorMessage(err)}).`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError('must be a JSON object.');
   return parsed as Record<string, unknown>;
