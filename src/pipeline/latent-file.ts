@@ -24,8 +24,9 @@ export function readLatentNpy(path: string): Latent {
     // A fresh copy: parseNpy slices its input, and a Node Buffer's slice is a view, not a copy.
     bytes = new Uint8Array(readInputFile(path, 'a latent .npy file', MAX_LATENT_FILE_BYTES));
   } catch (err) {
-    if ((err as Error).name === 'InputFileError') throw err;
-    throw new LatentFileError(`cannot read latent file ${path}: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    if ((err as Error).name === 'InputFileError' && !/does not exist/.test(message)) throw err;
+    throw new LatentFileError(`cannot read latent file ${path}: ${/does not exist/.test(message) ? 'it does not exist; check the path' : message}`);
   }
   const array = parseNpy(bytes, path);
   if (!(array.data instanceof Float32Array)) {
