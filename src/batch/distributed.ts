@@ -155,6 +155,13 @@ export interface WorkerOptions extends QueueTarget {
   id?: string;
   /** Stops the worker: the job in progress goes back to the queue for another worker. */
   signal?: AbortSignal;
+  /**
+   * Longest wait for a clean stop after `signal` (handing the job back, closing the BullMQ
+   * worker) before the connection is dropped and the lanes terminated (default 10 s). Without
+   * a bound a worker whose Redis is gone ignored SIGTERM for over a minute (issue 18); its job
+   * is then redone by another worker once its lock expires.
+   */
+  shutdownMs?: number;
   onEvent?(event: WorkerEvent): void;
 }
 
@@ -164,7 +171,8 @@ export type WorkerEvent =
   | { type: 'progress'; jobId: string; progress: Progress }
   | { type: 'done'; jobId: string; marker: DoneMarker; reused: boolean }
   | { type: 'failed'; jobId: string; error: Error; willRetry: boolean }
-  | { type: 'stalled'; jobId: string };
+  | { type: 'stalled'; jobId: string }
+  | { type: 'shutdown-timeout'; waitedMs: number };
 
 export interface WorkerSummary {
   worker: string;
@@ -290,8 +298,26 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   await worker.waitUntilReady();
   emit({ type: 'ready', worker: workerId });
   await new Promise<void>((resolve) => (stopping.signal.aborted ? resolve() : stopping.signal.addEventListener('abort', () => resolve(), { once: true })));
-  await worker.close();
-  await running;
+  const shutdownMs = options.shutdownMs ?? 10_000;
+  let timer: NodeJS.Timeout | undefined;
+  const clean = await Promise.race([
+    (async () => {
+      await worker.close();
+      await running;
+      return true;
+    })(),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), shutdownMs))),
+  ]);
+  clearTimeout(timer);
+  if (!clean) {
+    // Redis is gone or a command hangs: drop the connection (pending commands fail) and stop
+    // without waiting; the job's lock expires and another worker redoes it.
+    emit({ type: 'shutdown-timeout', waitedMs: shutdownMs });
+    connection.disconnect();
+    void worker.close(true).catch(() => undefined);
+    await Promise.all(lanes.map((lane) => lane.close())); // the job was aborted: each lane is idle or about to be
+    return summary;
+  }
   await Promise.all(lanes.map((lane) => lane.close()));
   connection.disconnect();
   return summary;

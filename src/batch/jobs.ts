@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { jobOutputProblem } from '../io/safe-output.js';
 import { JobFileError } from './errors.js';
 import { jobRequestProblems, requestFieldProblems, type JobRequest } from './request.js';
+import { jsonErrorMessage, MAX_JSON_INPUT_BYTES, refuseSpecialFile } from '../io/input-file.js';
 
 export interface JobLine {
   /** 0-based position among the jobs (comments, blanks and the defaults line not counted). */
@@ -43,11 +44,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 function describeJsonError(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  // V8 appends "in JSON at position N (line 1 column M)"; the column is what helps here.
-  const column = /column (\d+)/.exec(text);
-  const base = text.replace(/\s*in JSON at position.*$/s, '').replace(/^JSON\.parse: /, '');
-  return `not valid JSON: ${base}${column ? ` (column ${column[1]})` : ''}`;
+  // Without the excerpt V8 quotes: a jobs file can be any file, and the message can reach Redis.
+  return `not valid JSON: ${jsonErrorMessage(err)}`;
 }
 
 /** Parse jobs-file text. `file` is only used in messages. Throws JobFileError listing the bad lines. */
@@ -115,8 +113,10 @@ export function parseJobs(text: string, file: string, options: ParseJobsOptions 
 export async function loadJobs(file: string, options: ParseJobsOptions = {}): Promise<JobsFile> {
   let text: string;
   try {
+    await refuseSpecialFile(file, 'a jobs file', MAX_JSON_INPUT_BYTES); // a FIFO or /dev/zero would read forever
     text = await readFile(file, 'utf8');
   } catch (err) {
+    if ((err as Error).name === 'InputFileError') throw new JobFileError(file, [], (err as Error).message);
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : (err as Error).message;
     throw new JobFileError(file, [], `cannot read jobs file ${file}: ${why}`);

@@ -18,7 +18,8 @@ import { jobOutputName } from './naming.js';
 import { ensureWritableDir } from './output-dir.js';
 import { randomSeed, type JobRequest } from './request.js';
 import { defaultRunnerSpec } from './runner-module.js';
-import { commitStage, createStage, discardStage, removeStaleStages, type Stage } from './staging.js';
+import { commitStage, createStage, discardStage, removeDeadStages, removeStaleStages, type Stage } from './staging.js';
+import { lockOutputDir } from './lock.js';
 import type { DenoisedJob, GenerateResult, OutputFormat, Progress, RunnerSpec } from './types.js';
 
 export interface BatchOptions {
@@ -112,6 +113,16 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   const outDir = path.resolve(options.outDir);
   const jobs = await loadJobs(options.jobsFile, options.defaults ? { defaults: options.defaults } : {});
   await ensureWritableDir(outDir);
+  // One batch per output folder at a time (issue 18); a lock left by a killed run is taken over.
+  const lock = await lockOutputDir(outDir, 'batch');
+  try {
+    return await runLockedBatch(options, outDir, jobs, started);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function runLockedBatch(options: BatchOptions, outDir: string, jobs: JobsFile, started: number): Promise<BatchSummary> {
   const manifestFile = path.resolve(options.manifest ?? path.join(outDir, 'manifest.json'));
   const existing = await readManifest(manifestFile);
   if (existing && !options.resume) {
@@ -126,6 +137,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
     await removeOrphanedTemps(outDir);
   }
   const manifest = existing ?? freshManifest(jobs, outDir, options.format ?? 'mp4');
+  // Staging folders of runs killed with SIGKILL (their process is gone) are removed.
+  for (const dir of new Set([outDir, ...manifest.jobs.map((j) => path.dirname(j.output))])) await removeDeadStages(dir);
   for (const job of manifest.jobs) {
     // A link inside the output folder must not lead a job's output elsewhere.
     await assertInsideRealFolder(outDir, job.output, `${jobs.file}:${job.line}`);

@@ -46,12 +46,26 @@ export async function connectRedis(url: string, timeoutMs = 3000): Promise<Redis
   // connect() only says "Connection is closed"; the socket error says why.
   let socketError: unknown;
   probe.on('error', (err) => (socketError ??= err));
+  // connectTimeout only covers the TCP handshake: a port that accepts connections and never
+  // answers (issue 18: not Redis, or a stopped process) would hang the ready check and the PING
+  // forever, so the whole probe has one deadline.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('silent'), { code: 'SILENT' })), timeoutMs);
+  });
   try {
-    await probe.connect();
-    await probe.ping();
+    await Promise.race([(async () => {
+      await probe.connect();
+      await probe.ping();
+    })(), deadline]);
   } catch (err) {
     probe.disconnect();
+    if ((err as NodeJS.ErrnoException).code === 'SILENT' && socketError === undefined) {
+      throw new RedisUnreachableError(`Redis at ${url} accepted the connection but did not answer within ${timeoutMs / 1000} s; check that the port is a working redis-server (not another service, not stopped) or pass --redis with the right URL`);
+    }
     throw new RedisUnreachableError(`cannot reach Redis at ${url} (${describe(socketError ?? err)}); start redis-server there or pass --redis with the right URL`);
+  } finally {
+    clearTimeout(timer);
   }
   probe.disconnect();
   const client = new Redis(url, { maxRetriesPerRequest: null });

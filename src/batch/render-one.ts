@@ -9,7 +9,7 @@ import { AbortedError } from './errors.js';
 import { Lane } from './lane.js';
 import { ensureWritableDir } from './output-dir.js';
 import { defaultRunnerSpec } from './runner-module.js';
-import { commitStage, createStage, discardStage } from './staging.js';
+import { commitStage, createStage, discardStage, removeDeadStages } from './staging.js';
 import type { GenerateRequest, GenerateResult, Progress, RunnerSpec } from './types.js';
 
 export interface RenderOneOptions {
@@ -28,6 +28,7 @@ export async function renderOne({ request, runner, signal, onProgress, onStart, 
   // Checked before any work: a device, folder or FIFO is never replaced, a file only when asked.
   await checkOutputTargets(renderTargets(output, request.saveLatent === true), { overwrite, folder: request.format === 'png' });
   await ensureWritableDir(path.dirname(output));
+  await removeDeadStages(path.dirname(output)); // left by a run killed with SIGKILL
   if (signal?.aborted) throw new AbortedError();
   onStart?.(request);
   const stage = await createStage(output);

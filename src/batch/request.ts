@@ -113,10 +113,30 @@ export function requestFieldProblems(fields: Record<string, unknown>): string[] 
     const problem = CHECKS[key as keyof typeof CHECKS](value);
     if (problem) problems.push(`"${key}" ${problem} (got ${shortJson(value)})`);
   }
+  if (typeof fields.output === 'string') {
+    const problem = outputFormatProblem(fields.output, typeof fields.format === 'string' ? fields.format : undefined);
+    if (problem) problems.push(`"output" ${problem}`);
+  }
   if (fields.schedule !== undefined && fields.budget !== undefined) {
     problems.push('give "schedule" or "budget", not both');
   }
   return problems;
+}
+
+/**
+ * Why an output name does not fit its format, or undefined (issue 18: `-o out.avi` wrote an MP4
+ * stream). The extension must be one of FORMATS and agree with `format` when both are given;
+ * a name without an extension takes the format, and a PNG frames folder may hold any dots.
+ */
+export function outputFormatProblem(output: string, format?: string): string | undefined {
+  const base = output.split(/[/\\]/).pop() ?? '';
+  const dot = base.lastIndexOf('.');
+  const ext = dot > 0 ? base.slice(dot + 1).toLowerCase() : '';
+  if (ext === '' || format === 'png') return undefined;
+  const list = FORMATS.map((f) => `.${f}`).join(', ');
+  if (!(FORMATS as readonly string[]).includes(ext)) return `${JSON.stringify(output)}: ".${ext}" is not a format diffsparse writes; name it ${list.replace(/, (?=[^,]*$)/, ' or ')} (png writes a folder of frames)`;
+  if (format !== undefined && format !== ext) return `${JSON.stringify(output)} ends in ".${ext}" but the format is ${format}; change one of them`;
+  return undefined;
 }
 
 /** Problems of a complete job request: field problems plus a missing prompt. */

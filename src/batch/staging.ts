@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputPathError } from '../io/safe-output.js';
+import { isProcessAlive } from './lock.js';
 
 export const STAGING_DIR = '.diffsparse-staging';
 
@@ -37,6 +38,28 @@ export async function removeStaleStages(finalOutput: string, key = path.basename
     return;
   }
   await Promise.all(entries.filter((e) => e.startsWith(`${key}.`)).map((e) => rm(path.join(root, e), { recursive: true, force: true })));
+}
+
+/**
+ * Removes the staging folders in `dir`'s `.diffsparse-staging` whose writing process is gone
+ * (issue 18: after SIGKILL a rerun with the same -o never cleaned them), and the staging root
+ * once it is empty. Stages of live processes (another run writing beside this one) are kept.
+ */
+export async function removeDeadStages(dir: string): Promise<string[]> {
+  const root = path.join(dir, STAGING_DIR);
+  let entries: string[];
+  try {
+    entries = await readdir(root);
+  } catch {
+    return [];
+  }
+  const dead = entries.filter((e) => {
+    const pid = /\.(\d+)-[0-9a-f]{8}$/.exec(e)?.[1];
+    return pid !== undefined && Number(pid) !== process.pid && !isProcessAlive(Number(pid));
+  });
+  await Promise.all(dead.map((e) => rm(path.join(root, e), { recursive: true, force: true })));
+  await rmdir(root).catch(() => undefined); // only succeeds once the root is empty
+  return dead;
 }
 
 export async function discardStage(stage: Stage): Promise<void> {

@@ -1,5 +1,5 @@
 /** Flag value parsers: each turns one string into a typed value or a usage error naming the rule. */
-import { readFileSync } from 'node:fs';
+import { jsonErrorMessage, MAX_JSON_INPUT_BYTES, readInputFile } from '../io/input-file.js';
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { REQUEST_LIMITS } from '../batch/request.js';
@@ -59,10 +59,13 @@ export function size(value: string): { width: number; height: number } {
 /** `--defaults`: inline JSON (`'{"steps": 20}'`) or the path of a JSON file. */
 export function jsonObject(value: string): Record<string, unknown> {
   let text = value;
-  if (!value.trim().startsWith('{')) {
+  const inline = value.trim().startsWith('{');
+  if (!inline) {
     try {
-      text = readFileSync(value, 'utf8');
-    } catch {
+      // stat first: a FIFO or /dev/zero would read forever (issue 18)
+      text = readInputFile(value, 'a JSON file', MAX_JSON_INPUT_BYTES).toString('utf8');
+    } catch (err) {
+      if ((err as Error).name === 'InputFileError' && !/does not exist/.test((err as Error).message)) throw new InvalidArgumentError(`${(err as Error).message}.`);
       throw new InvalidArgumentError('must be a JSON object or the path of a JSON file.');
     }
   }
@@ -70,7 +73,8 @@ export function jsonObject(value: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new InvalidArgumentError(`is not valid JSON (${(err as Error).message}).`);
+    // Never quote the text: it can be any file (--defaults /etc/passwd), and the message can reach Redis (issue 18).
+    throw new InvalidArgumentError(`${inline ? 'is' : 'the file is'} not valid JSON (${jsonErrorMessage(err)}).`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError('must be a JSON object.');
   return parsed as Record<string, unknown>;

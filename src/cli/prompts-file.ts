@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../batch/errors.js';
+import { jsonErrorMessage, MAX_JSON_INPUT_BYTES, refuseSpecialFile } from '../io/input-file.js';
 
 /** The prompts file is missing, unreadable, empty or not in either format. */
 export class PromptsFileError extends UserError {
@@ -16,7 +17,7 @@ export function parsePrompts(text: string, file: string): string[] {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      throw new PromptsFileError(`prompts file ${file} is not valid JSON (${(err as Error).message}); give a JSON array of strings or one prompt a line`);
+      throw new PromptsFileError(`prompts file ${file} is not valid JSON (${jsonErrorMessage(err)}); give a JSON array of strings or one prompt a line`);
     }
     if (!Array.isArray(parsed) || parsed.some((p) => typeof p !== 'string' || p.trim() === '')) {
       throw new PromptsFileError(`prompts file ${file} must hold a JSON array of non-empty strings`);
@@ -29,8 +30,10 @@ export function parsePrompts(text: string, file: string): string[] {
 export async function readPromptsFile(file: string): Promise<string[]> {
   let text: string;
   try {
+    await refuseSpecialFile(file, 'a prompts file', MAX_JSON_INPUT_BYTES); // a FIFO or /dev/zero would read forever
     text = await readFile(file, 'utf8');
   } catch (err) {
+    if ((err as Error).name === 'InputFileError') throw new PromptsFileError((err as Error).message);
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${(err as Error).message})`;
     throw new PromptsFileError(`prompts file ${file} ${why}; give a text file with one prompt a line`);

@@ -18,6 +18,7 @@ import { DIT_FORMAT, DIT_FORMAT_VERSION, DIT_MANIFEST, type DiTManifest, type St
 import { ropeSplit } from '../models/wan/dit/rope.js';
 import { CheckpointError, CheckpointKeyError } from './errors.js';
 import { sha256File } from './hash.js';
+import { jsonErrorMessage } from '../io/input-file.js';
 
 export const DIT_CONVERTER = `diffsparse-dit-converter/${DIT_FORMAT_VERSION}`;
 
@@ -28,17 +29,23 @@ export interface ConvertOptions {
   onStage?: (stage: string, index: number, total: number) => void;
 }
 
-function readCheckpointConfig(checkpointDir: string): WanDiTConfig {
+/** Reads and checks a DiT checkpoint's config.json (bounds included) without touching its weights. */
+export function readCheckpointConfig(checkpointDir: string): WanDiTConfig {
   const path = join(checkpointDir, 'config.json');
   if (!existsSync(path)) throw new DiTConfigError(`${checkpointDir} has no config.json; point at the DiT checkpoint folder (it holds config.json and diffusion_pytorch_model*.safetensors)`);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new DiTConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
+    throw new DiTConfigError(`${path} is not valid JSON: ${jsonErrorMessage(e)}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DiTConfigError(`${path} must hold a JSON object`);
-  return parseWanDiTConfig(raw as Record<string, unknown>);
+  try {
+    return parseWanDiTConfig(raw as Record<string, unknown>);
+  } catch (e) {
+    if (e instanceof DiTConfigError) throw new DiTConfigError(`${path}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** Original key -> key in the source file, after checking names and shapes against the config. */

@@ -11,8 +11,12 @@ import { convertVaeCheckpoint } from '../models/wan/vae/convert.js';
 import type { VaeDecoderConfig } from '../models/wan/vae/config.js';
 import { PIPELINE_FORMAT, PIPELINE_VERSION, type PipelineDefaults, type PipelineDefinition } from '../pipeline/definition.js';
 import { DEFAULT_NEGATIVE_PROMPT } from '../text/context.js';
-import { convertCheckpoint } from './dit.js';
+import { convertCheckpoint, readCheckpointConfig } from './dit.js';
+import { requestFieldProblems } from '../batch/request.js';
+import { T5_LIMITS, rangeProblems } from '../models/wan/limits.js';
+import { vaeConfigProblems, WAN21_VAE_DEFAULTS } from '../models/wan/vae/config.js';
 import { CheckpointError } from './errors.js';
+import { jsonErrorMessage } from '../io/input-file.js';
 
 /** The official Wan2.1 t2v defaults (generate.py / configs), used unless the checkpoint says otherwise. */
 export const WAN21_T2V_DEFAULTS: PipelineDefaults = {
@@ -72,7 +76,7 @@ function readJson<T>(path: string): T | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch (e) {
-    throw new CheckpointError(`${path} is not valid JSON (${(e as Error).message}); fix or remove it`);
+    throw new CheckpointError(`${path} is not valid JSON (${jsonErrorMessage(e)}); fix or remove it`);
   }
 }
 
@@ -88,10 +92,34 @@ function readExtras(dir: string): CheckpointExtras {
   return extras;
 }
 
+/**
+ * Every config value the conversion will use, checked against its bounds before any work
+ * (issue 18): the DiT's config.json, t5_config.json, vae_config.json and diffsparse.json.
+ * The VAE's and the text encoder's widths come from their tensor shapes and are checked
+ * when those are read.
+ */
+function checkBeforeConverting(dir: string, files: ReleaseFiles, extras: CheckpointExtras): void {
+  const dit = readCheckpointConfig(files.dit);
+  const text = rangeProblems([
+    ...(extras.text?.numHeads === undefined ? [] : [['num_heads', extras.text.numHeads, T5_LIMITS.num_heads] as const]),
+    ['text_len', extras.text?.textLen ?? dit.textLen, T5_LIMITS.text_len],
+  ] as [string, unknown, (typeof T5_LIMITS)['text_len']][]);
+  if (text.length) throw new CheckpointError(`${join(dir, 't5_config.json')}: ${text.join('; ')}; fix it`);
+  if (extras.vae) {
+    const vae = vaeConfigProblems({ ...WAN21_VAE_DEFAULTS, ...extras.vae, zDim: Array.isArray(extras.vae.latentMean) ? extras.vae.latentMean.length : WAN21_VAE_DEFAULTS.zDim });
+    if (vae.length) throw new CheckpointError(`${join(dir, 'vae_config.json')}: ${vae.join('; ')}; fix it`);
+  }
+  if (extras.defaults !== undefined) {
+    const defaults = typeof extras.defaults === 'object' && extras.defaults !== null ? requestFieldProblems(extras.defaults) : ['"defaults" must be an object'];
+    if (defaults.length) throw new CheckpointError(`${join(dir, 'diffsparse.json')}: defaults: ${defaults.join('; ')}; fix it`);
+  }
+}
+
 /** Converts a whole release folder into `outDir` and returns the pipeline definition written there. */
 export async function convertModel(checkpointDir: string, outDir: string, options: ModelConvertOptions = {}): Promise<PipelineDefinition> {
   const files = findReleaseFiles(checkpointDir);
   const extras = readExtras(checkpointDir);
+  checkBeforeConverting(checkpointDir, files, extras);
   const dtype = options.dtype ?? 'float32';
   const say = options.onProgress ?? (() => undefined);
   mkdirSync(outDir, { recursive: true });

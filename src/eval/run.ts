@@ -24,7 +24,7 @@ import { readVideoFrames } from '../video/probe.js';
 import { mean, temporalFlickering } from './metrics.js';
 import { withRenderer, type RendererChoice } from './renderer.js';
 import {
-  loadSuite, mergeScores, planJobs, readVBenchResults, summarizeScores,
+  FLICKER_SAMPLES_PER_PROMPT, loadSuite, mergeScores, planJobs, readVBenchResults, SAMPLES_PER_PROMPT, summarizeScores,
   type Dimension, type DimensionScores, type EvalJob, type ScoreSummary, type SeedRule, type VBenchResultsFile,
 } from './vbench.js';
 
@@ -70,7 +70,8 @@ export interface EvaluateOptions extends RendererChoice {
 }
 
 export type EvalEvent =
-  | { type: 'plan'; total: number; present: number }
+  /** `prompts` distinct prompts; `flickerSamples` is the per-prompt count for temporal_flickering suite prompts. */
+  | { type: 'plan'; total: number; present: number; prompts: number; samples: number; flickerSamples?: number }
   | { type: 'render'; job: EvalJob; done: number; todo: number }
   | { type: 'rendered'; job: EvalJob; wallMs: number }
   /** Within one video: text encoding, denoising steps, decoding, encoding. */
@@ -99,6 +100,8 @@ export interface EvalResults {
   version: 1;
   createdAt: string;
   mode: 'suite' | 'dimensions' | 'custom';
+  /** Which prompts the run covers (mode, dimensions, custom prompt list, samples), so another evaluation never replaces these results. */
+  selection?: string;
   videosDir: string;
   settings: RenderSettings;
   seedRule: SeedRule;
@@ -314,9 +317,10 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResults> {
   const extension: EvalFormat = o.format ?? 'mp4';
   const root = path.resolve(o.outDir);
   const dirs: Dirs = { root, videos: path.join(root, 'videos'), sidecars: path.join(root, 'sidecars'), work: path.join(root, '.work') };
-  for (const d of [dirs.videos, dirs.sidecars, dirs.work]) await mkdir(d, { recursive: true });
+  // A dry run writes nothing (issue 18: it replaced another run's results.json).
+  if (!o.dryRun) for (const d of [dirs.videos, dirs.sidecars, dirs.work]) await mkdir(d, { recursive: true });
 
-  await checkVideosFolder(dirs.videos, extension);
+  if (existsSync(dirs.videos)) await checkVideosFolder(dirs.videos, extension);
   const suite = o.prompts ? [] : await loadSuite(o.suitePath);
   const seedRule = o.seedRule ?? 'distinct';
   const baseSeed = o.baseSeed ?? 0;
@@ -326,16 +330,29 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResults> {
     ...(o.limit !== undefined ? { limit: o.limit } : {}), seedRule, baseSeed, extension,
   });
   const settings: RenderSettings = { ...o.settings };
+  const mode: EvalResults['mode'] = o.prompts !== undefined ? 'custom' : o.dimensions && o.dimensions.length > 0 ? 'dimensions' : 'suite';
+  const selection = stableJson({
+    mode, ...(o.prompts ? { prompts: o.prompts } : {}), ...(o.dimensions ? { dimensions: [...o.dimensions].sort() } : {}),
+    samples: o.samples ?? null, flickerSamples: o.flickerSamples ?? null,
+  });
+  const resultsFile = path.join(root, 'results.json');
+  // results.json belongs to one evaluation: another selection of prompts in the same folder
+  // must not replace it (issue 18). A different --limit is the same evaluation, resumed.
+  const earlier = await readJson<EvalResults>(resultsFile).catch(() => undefined);
+  if (earlier?.selection !== undefined && earlier.selection !== selection) {
+    throw new EvalPlanMismatchError(`${resultsFile} holds the results of another evaluation (${describeSelection(earlier.selection)}); this run is ${describeSelection(selection)}. Use another --out-dir, or move results.json away to replace it`);
+  }
   const planFile = path.join(root, 'eval-plan.json');
   const plan = await reconcilePlan(planFile, {
     format: PLAN_FORMAT, version: 1, settings, seedRule, baseSeed, extension,
     jobs: jobs.map(({ fileName, prompt, index, seed }) => ({ fileName, prompt, index, seed })),
   });
-  await writeJsonAtomic(planFile, plan);
+  if (!o.dryRun) await writeJsonAtomic(planFile, plan);
 
   const present = new Set<string>();
   for (const j of jobs) if (await isComplete(path.join(dirs.videos, j.fileName))) present.add(j.fileName);
-  o.onEvent?.({ type: 'plan', total: jobs.length, present: present.size });
+  const flickerSamples = !o.prompts && jobs.some((j) => j.dimensions.includes('temporal_flickering')) ? (o.flickerSamples ?? FLICKER_SAMPLES_PER_PROMPT) : undefined;
+  o.onEvent?.({ type: 'plan', total: jobs.length, present: present.size, prompts: new Set(jobs.map((j) => j.prompt)).size, samples: o.samples ?? SAMPLES_PER_PROMPT, ...(flickerSamples !== undefined && { flickerSamples }) });
   const todo = jobs.filter((j) => !present.has(j.fileName));
   const rendered = new Map<string, { wallMs: number; flopsRatio: number }>();
   const failures: EvalResults['failures'] = [];
@@ -344,8 +361,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResults> {
     else await withRenderer(o, (runner) => renderInProcess(todo, runner, o, dirs, extension, rendered, failures));
   }
 
-  const resultsFile = path.join(root, 'results.json');
-  const previous = await readJson<EvalResults>(resultsFile).catch(() => undefined);
+  const previous = earlier;
   const cache = new Map((previous?.videos ?? []).map((v) => [v.fileName, v]));
   const custom = o.prompts !== undefined;
   const videos: EvalVideo[] = [];
@@ -395,11 +411,22 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResults> {
   const scores = mergeScores(ours, official);
   const results: EvalResults = {
     format: 'diffsparse/eval-results', version: 1, createdAt: new Date().toISOString(),
-    mode: custom ? 'custom' : o.dimensions && o.dimensions.length > 0 ? 'dimensions' : 'suite',
+    mode, selection,
     videosDir: dirs.videos, settings, seedRule, baseSeed,
     counts: { planned: jobs.length, present: videos.length, rendered: rendered.size, skipped: present.size, failed: failures.length },
     videos, failures, vbenchFormat, scores, summary: summarizeScores(scores),
   };
-  await writeJsonAtomic(resultsFile, results);
+  if (!o.dryRun) await writeJsonAtomic(resultsFile, results);
   return results;
+}
+
+function describeSelection(selection: string): string {
+  try {
+    const s = JSON.parse(selection) as { mode: string; prompts?: string[]; dimensions?: string[]; samples: number | null; flickerSamples: number | null };
+    const what = s.mode === 'custom' ? `${s.prompts?.length ?? 0} custom prompt(s)` : s.mode === 'dimensions' ? `dimensions ${s.dimensions?.join(', ')}` : 'the whole suite';
+    const counts = [s.samples !== null && `--samples ${s.samples}`, s.flickerSamples !== null && `--flicker-samples ${s.flickerSamples}`].filter(Boolean).join(' ');
+    return `${what}${counts ? `, ${counts}` : ''}`;
+  } catch {
+    return 'unknown';
+  }
 }

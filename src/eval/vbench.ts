@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { jsonErrorMessage } from '../io/input-file.js';
 
 export const DIMENSIONS = [
   'subject_consistency', 'background_consistency', 'temporal_flickering', 'motion_smoothness', 'dynamic_degree',
@@ -121,7 +122,7 @@ export async function loadSuite(file = defaultSuitePath()): Promise<SuiteEntry[]
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new VBenchError(`${file} is not valid JSON: ${(e as Error).message}`);
+    throw new VBenchError(`${file} is not valid JSON: ${jsonErrorMessage(e)}`);
   }
   return parseSuite(raw, file);
 }

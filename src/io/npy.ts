@@ -29,20 +29,24 @@ export class NpyFormatError extends Error {
 
 export function parseNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
   const magic = String.fromCharCode(...bytes.subarray(0, 6));
-  if (magic !== MAGIC) throw new NpyFormatError(`${source}: not a .npy file (bad magic)`);
+  if (magic !== MAGIC || bytes.byteLength < 12) throw new NpyFormatError(`${source}: not a .npy file (bad magic)`);
   const major = bytes[6];
+  if (major !== 1 && major !== 2 && major !== 3) throw new NpyFormatError(`${source}: .npy format version ${major} is not supported (1, 2 or 3)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const headerStart = major === 1 ? 10 : 12;
-  const header = new TextDecoder().decode(bytes.subarray(headerStart, headerStart + headerLen));
+  if (headerStart + headerLen > bytes.byteLength) throw new NpyFormatError(`${source}: truncated .npy header`);
+  // Headers are short; a long one is not quoted in messages.
+  const header = new TextDecoder().decode(bytes.subarray(headerStart, headerStart + Math.min(headerLen, 4096)));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) throw new NpyFormatError(`${source}: unreadable .npy header: ${header}`);
+  if (!descr || !fortran || shapeText === undefined) throw new NpyFormatError(`${source}: unreadable .npy header: ${JSON.stringify(header.slice(0, 200))}`);
   if (fortran === 'True') throw new NpyFormatError(`${source}: Fortran-order arrays are not supported`);
-  const dtype = DESCR_TO_DTYPE[descr];
-  if (!dtype) throw new NpyFormatError(`${source}: unsupported dtype ${descr}`);
+  const dtype = Object.hasOwn(DESCR_TO_DTYPE, descr) ? DESCR_TO_DTYPE[descr] : undefined;
+  if (!dtype) throw new NpyFormatError(`${source}: unsupported dtype ${JSON.stringify(descr.slice(0, 20))} (float32 '<f4', float64, int64, int32 or uint8 are read)`);
   const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new NpyFormatError(`${source}: .npy shape (${shapeText.slice(0, 100)}) must be non-negative integers`);
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = headerStart + headerLen;
   // Copy (Buffer#slice would be a view into Node's pool) so the typed array is aligned and owns its memory.

@@ -8,6 +8,8 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SolverName } from '../sampling/schedule.js';
+import { requestFieldProblems } from '../batch/request.js';
+import { checkInputFile, jsonErrorMessage } from '../io/input-file.js';
 
 export const PIPELINE_FORMAT = 'diffsparse/pipeline';
 export const PIPELINE_VERSION = 1;
@@ -64,7 +66,7 @@ export function resolvePipeline(nameOrPath: string = DEFAULT_PIPELINE): Resolved
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new PipelineDefinitionError(`${file} is not valid JSON (${(e as Error).message}); fix or regenerate it with \`diffsparse convert\``);
+    throw new PipelineDefinitionError(`${file} is not valid JSON (${jsonErrorMessage(e)}); fix or regenerate it with \`diffsparse convert\``);
   }
   const def = validate(parsed, file);
   const base = dirname(file);
@@ -83,6 +85,7 @@ function locate(nameOrPath: string): string {
       if (existsSync(inside)) return resolve(inside);
       throw new PipelineDefinitionError(`${nameOrPath} has no pipeline.json; point --pipeline at a folder written by \`diffsparse convert\``);
     }
+    checkInputFile(nameOrPath, 'a pipeline definition', 16 * 1024 * 1024); // not a device or FIFO (issue 18)
     return resolve(nameOrPath);
   }
   const builtIn = join(packageRoot(), 'pipelines', `${nameOrPath}.json`);
@@ -109,5 +112,8 @@ function validate(value: unknown, file: string): PipelineDefinition {
   }
   if (!['unipc', 'dpm++', 'euler'].includes(d.solver)) fail(`defaults.solver must be unipc, dpm++ or euler`);
   if (typeof d.negativePrompt !== 'string') fail('defaults.negativePrompt must be a string');
+  // The bounds a request is held to (issue 18): defaults of 100000 frames must not reach the model.
+  const problems = requestFieldProblems({ width: d.width, height: d.height, frames: d.frames, steps: d.steps, shift: d.shift, guidance: d.guidance, fps: d.fps });
+  if (problems.length) fail(`defaults: ${problems.map((p) => p.replace(/^"/, '"defaults.')).join('; ')}; fix it or convert the model again`);
   return def as PipelineDefinition;
 }

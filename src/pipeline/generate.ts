@@ -6,11 +6,10 @@
  * decoding with the next job's denoising.
  */
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { WanDiT } from '../models/wan/dit/runtime.js';
 import { DenseDiT } from '../models/wan/dit/dense.js';
-import { VAE_MANIFEST_FILE, type VaeDecoderManifest } from '../models/wan/vae/convert.js';
+import type { VaeDecoderManifest } from '../models/wan/vae/convert.js';
+import { readVaeManifest } from '../models/wan/vae/chunk-decoder.js';
 import type { SolverName } from '../sampling/schedule.js';
 import { TextEncoder } from '../text/context.js';
 import { decodeStreamInWorker } from '../video/worker-decode-stream.js';
@@ -72,6 +71,10 @@ export interface DenoisedJob {
   timings: Record<string, number>;
   /** FLOPs of the DiT run relative to dense (1 for dense). */
   flopsRatio: number;
+  /** The schedule file run (also when a --budget picked it), for the sidecar. */
+  schedule?: string;
+  /** What the sparse run was (method, schedule provenance), for the sidecar. */
+  sparsity?: string;
 }
 
 export interface GenerateResult {
@@ -113,7 +116,7 @@ export class Pipeline {
   static async load(pipeline?: string, options: PipelineLoadOptions = {}): Promise<Pipeline> {
     const definition = resolvePipeline(pipeline);
     const threads = options.threads ?? 2;
-    const vae = JSON.parse(readFileSync(join(definition.models.vae, VAE_MANIFEST_FILE), 'utf8')) as VaeDecoderManifest;
+    const vae = readVaeManifest(definition.models.vae);
     const text = await TextEncoder.load(definition.models.text, { intraOpThreads: threads });
     const dit = await WanDiT.load(definition.models.dit, { intraOpThreads: threads });
     if (text.encoder.config.dim !== dit.config.textDim) {
@@ -183,6 +186,11 @@ export class Pipeline {
     const timings: Record<string, number> = {};
     const shape = this.latentShape(r);
 
+    // The noise file and the sparsity schedule are read before any work (issue 18): a bad
+    // file or a schedule for another model fails before the text encoder runs.
+    const noise = r.noise ? noiseFromFile(r.noise, shape) : { seed: r.seed, shape };
+    const { model, flopsRatio, schedule, sparsity, warnings } = await this.velocityModel(r, shape);
+
     let t0 = performance.now();
     onProgress?.({ phase: 'encode-text', done: 0, total: 1 });
     const cond = await this.text.encode(r.prompt);
@@ -192,10 +200,8 @@ export class Pipeline {
     timings.textMs = performance.now() - t0;
     if (signal?.aborted) throw new GenerationAbortedError('encode-text');
 
-    const noise = r.noise ? noiseFromFile(r.noise, shape) : { seed: r.seed, shape };
-    const { model, flopsRatio } = await this.velocityModel(r, shape);
     t0 = performance.now();
-    onProgress?.({ phase: 'denoise', done: 0, total: r.steps });
+    onProgress?.({ phase: 'denoise', done: 0, total: r.steps, ...(warnings.length > 0 && { warning: warnings.join('; ') }) });
     let latent: Latent;
     try {
       latent = await denoise({
@@ -210,7 +216,7 @@ export class Pipeline {
       throw e;
     }
     timings.denoiseMs = performance.now() - t0;
-    return { request: r, latent, timings, flopsRatio };
+    return { request: r, latent, timings, flopsRatio, ...(schedule && { schedule }), ...(sparsity && { sparsity }) };
   }
 
   /** VAE decode on a worker thread, streamed into the encoder; the output appears only when complete. */
@@ -225,7 +231,7 @@ export class Pipeline {
       output: r.output,
       format: r.format,
       fps: r.fps,
-      settings: settingsOf(this, r, job.flopsRatio),
+      settings: { ...settingsOf(this, r, job.flopsRatio), ...(job.schedule && r.schedule === undefined && { schedule: job.schedule }), ...(job.sparsity && { sparsity: job.sparsity }) },
     });
     timings.decodeEncodeMs = performance.now() - t0;
     let latentPath: string | null = null;
@@ -253,9 +259,10 @@ export class Pipeline {
     };
   }
 
-  private async velocityModel(r: ResolvedRequest, shape: Latent['shape']): Promise<{ model: VelocityModel; flopsRatio: number }> {
+  private async velocityModel(r: ResolvedRequest, shape: Latent['shape']): Promise<{ model: VelocityModel; flopsRatio: number; schedule?: string; sparsity?: string; warnings: string[] }> {
     const sparse = await sparseModelFor(this.dit, r, shape, this.definition);
-    return sparse ?? { model: new DenseDiT(this.dit), flopsRatio: 1 };
+    if (!sparse) return { model: new DenseDiT(this.dit), flopsRatio: 1, warnings: [] };
+    return { model: sparse.model, flopsRatio: sparse.flopsRatio, sparsity: sparse.description, warnings: sparse.warnings, ...(sparse.schedule && { schedule: sparse.schedule }) };
   }
 }
 

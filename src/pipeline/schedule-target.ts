@@ -3,12 +3,10 @@
  * generation setting (size, frames, steps, sampler). Solving needs only the DiT's sizes;
  * learning also runs it on calibration prompts and seeds.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { UserError } from '../batch/errors.js';
 import type { Solver } from '../batch/types.js';
 import { WanDiT } from '../models/wan/dit/runtime.js';
-import { VAE_MANIFEST_FILE, type VaeDecoderManifest } from '../models/wan/vae/convert.js';
+import { readVaeManifest } from '../models/wan/vae/chunk-decoder.js';
 import { resolvePipeline } from './definition.js';
 import type { Latent, TextContext } from './types.js';
 import { torchRandn } from '../sampling/noise.js';
@@ -50,7 +48,7 @@ export interface ScheduleTarget {
 export async function openScheduleTarget(pipeline: string | undefined, s: TargetSettings, threads?: number): Promise<ScheduleTarget> {
   const definition = resolvePipeline(pipeline);
   const d = definition.defaults;
-  const vae = (JSON.parse(readFileSync(join(definition.models.vae, VAE_MANIFEST_FILE), 'utf8')) as VaeDecoderManifest).config;
+  const vae = (readVaeManifest(definition.models.vae)).config;
   const width = s.width ?? d.width;
   const height = s.height ?? d.height;
   const frames = s.frames ?? d.frames;

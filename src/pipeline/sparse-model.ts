@@ -4,12 +4,13 @@
  * closest shipped learned schedule, or a peer-method baseline at a budget. No option means
  * dense, and the caller uses the dense DiT directly.
  */
+import path from 'node:path';
 import type { WanDiT } from '../models/wan/dit/runtime.js';
 import { blockReuseBaseline, stepSkipBaseline, uniformTokenBaseline, type BaselineSchedule } from '../sparsity/baselines.js';
 import { SparseDiT, planFromSchedule, type SparsePlan } from '../sparsity/executor.js';
 import { generationFlops } from '../sparsity/flops.js';
-import { flopsShapeFor } from '../sparsity/modelInfo.js';
-import { loadSchedule, type Schedule } from '../sparsity/schedule.js';
+import { flopsShapeFor, modelFingerprint } from '../sparsity/modelInfo.js';
+import { DEFAULT_LEVELS, loadSchedule, type Schedule } from '../sparsity/schedule.js';
 import { resampleSchedule } from '../sparsity/scheduleResample.js';
 import type { ResolvedPipeline } from './definition.js';
 import type { Latent, VelocityModel } from './types.js';
@@ -35,6 +36,10 @@ export interface SparseChoice {
   flopsRatio: number;
   /** What was run, for the sidecar and reports. */
   description: string;
+  /** The schedule file run (a --schedule, or the shipped one a --budget picked). */
+  schedule?: string;
+  /** What the user should know about the choice (a resampled schedule, a budget not met). */
+  warnings: string[];
 }
 
 export async function sparseModelFor(dit: WanDiT, r: SparsityRequest & { steps: number }, shape: Latent['shape'], pipeline: ResolvedPipeline): Promise<SparseChoice | null> {
@@ -46,6 +51,8 @@ export async function sparseModelFor(dit: WanDiT, r: SparsityRequest & { steps: 
 
   let plan: SparsePlan;
   let description: string;
+  let scheduleFile: string | undefined;
+  const warnings: string[] = [];
   if (r.method && r.method !== 'learned') {
     if (r.budget === undefined) throw new SparsityRequestError(`method ${r.method} needs a budget, e.g. --budget 0.5`);
     const problem = { steps: r.steps, shape: flopsShape, budget: r.budget };
@@ -53,26 +60,45 @@ export async function sparseModelFor(dit: WanDiT, r: SparsityRequest & { steps: 
     plan = { table: baseline.table, attention: baseline.attention, reuse: baseline.reuse };
     description = `${baseline.method}: ${baseline.description}`;
   } else {
-    const schedule = fitSteps(await pickSchedule(dit, r, pipeline), r.steps, flopsShape);
+    const picked = await pickSchedule(dit, r, pipeline);
+    scheduleFile = picked.file;
+    const schedule = fitSteps(picked.schedule, r.steps, flopsShape);
+    if (schedule !== picked.schedule)
+      warnings.push(`schedule ${picked.file} was made for ${picked.schedule.table.length} steps and is resampled to ${r.steps}; its measured fidelity no longer applies (resample or learn one for ${r.steps} steps to silence this)`);
     plan = planFromSchedule(schedule);
     description = `schedule ${schedule.provenance.kind} (${schedule.provenance.method})`;
   }
   const flopsRatio = generationFlops(flopsShape, plan.table, plan.attention).ratio;
-  return { model: await SparseDiT.create(dit, plan), flopsRatio, description };
+  // The FLOPs share of a schedule depends on the token grid and step count it runs at (issue 18:
+  // --budget 0.2 ran at 33% without a word): say so when the run misses the budget.
+  if (r.budget !== undefined && flopsRatio > r.budget + 0.005)
+    warnings.push(`budget ${r.budget} cannot be met${scheduleFile ? ` by the shipped schedules (the leanest is ${path.basename(scheduleFile)})` : ''}: this run uses ${(flopsRatio * 100).toFixed(1)}% of dense FLOPs; learn a leaner schedule with \`diffsparse schedule learn\` or choose another --method`);
+  return { model: await SparseDiT.create(dit, plan), flopsRatio, description, ...(scheduleFile ? { schedule: scheduleFile } : {}), warnings };
 }
 
-async function pickSchedule(dit: WanDiT, r: SparsityRequest, pipeline: ResolvedPipeline): Promise<Schedule> {
-  const expect = { layers: dit.config.numLayers };
+async function pickSchedule(dit: WanDiT, r: SparsityRequest, pipeline: ResolvedPipeline): Promise<{ schedule: Schedule; file: string }> {
+  // The README promises both: a schedule for another model (id) or other weights (fingerprint) is refused (issue 18).
+  const expect = { layers: dit.config.numLayers, modelId: pipeline.name, fingerprint: modelFingerprint(dit) };
   const shipped = pipeline.schedules ?? {};
-  if (r.schedule !== undefined) return loadSchedule(shipped[r.schedule] ?? r.schedule, expect);
+  if (r.schedule !== undefined) {
+    const file = shipped[r.schedule] ?? r.schedule;
+    return { schedule: checkLevels(await loadSchedule(file, expect), file), file };
+  }
   const budget = r.budget as number;
-  const candidates = await Promise.all(Object.values(shipped).map((file) => loadSchedule(file, expect)));
+  const candidates = await Promise.all(Object.values(shipped).map(async (file) => ({ schedule: checkLevels(await loadSchedule(file, expect), file), file })));
   if (candidates.length === 0) {
     throw new SparsityRequestError(`pipeline ${pipeline.name} ships no learned schedules; learn one with \`diffsparse schedule learn\` and pass it with --schedule, or pick a baseline with --method`);
   }
   // The learned schedule with the most compute that still fits the budget; the leanest if none fits.
-  const fits = candidates.filter((s) => s.flopsRatio <= budget + 1e-9);
-  return fits.length ? fits.reduce((a, b) => (b.flopsRatio > a.flopsRatio ? b : a)) : candidates.reduce((a, b) => (b.flopsRatio < a.flopsRatio ? b : a));
+  const fits = candidates.filter((c) => c.schedule.flopsRatio <= budget + 1e-9);
+  return fits.length ? fits.reduce((a, b) => (b.schedule.flopsRatio > a.schedule.flopsRatio ? b : a)) : candidates.reduce((a, b) => (b.schedule.flopsRatio < a.schedule.flopsRatio ? b : a));
+}
+
+/** The executor's levels are shares of tokens from {0, ¼, ½, ¾, 1}; a custom set ([0, .3, 1]) is refused (issue 18). */
+function checkLevels(schedule: Schedule, file: string): Schedule {
+  const odd = schedule.levels.filter((l) => !DEFAULT_LEVELS.includes(l));
+  if (odd.length) throw new SparsityRequestError(`schedule ${file}: level${odd.length > 1 ? 's' : ''} ${odd.join(', ')} ${odd.length > 1 ? 'are' : 'is'} not one of ${DEFAULT_LEVELS.join(', ')}; the levels are shares of tokens recomputed, use those`);
+  return schedule;
 }
 
 function fitSteps(schedule: Schedule, steps: number, flops: ReturnType<typeof flopsShapeFor>): Schedule {

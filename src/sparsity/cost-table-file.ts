@@ -8,6 +8,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { UserError } from '../batch/errors.js';
 import type { AttentionVariant } from './flops.js';
 import type { CostTable } from './learn.js';
+import { jsonErrorMessage, MAX_JSON_INPUT_BYTES, refuseSpecialFile } from '../io/input-file.js';
 
 export const COST_TABLE_FORMAT = 'diffsparse/cost-table';
 
@@ -38,13 +39,15 @@ export async function saveCostTable(file: string, doc: Omit<CostTableFile, 'form
 /** Reads a cost table and checks it fits the model and step count it will be used with. */
 export async function loadCostTable(file: string, expect: { fingerprint?: string; steps: number; layers: number }): Promise<{ doc: CostTableFile; cost: CostTable }> {
   let doc: CostTableFile;
+  await refuseSpecialFile(file, 'a cost table', MAX_JSON_INPUT_BYTES); // a FIFO or /dev/zero would read forever (issue 18)
   try {
     doc = JSON.parse(await readFile(file, 'utf8')) as CostTableFile;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CostTableError(`cost table ${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as Error).message})`}; write one with \`diffsparse schedule learn --save-cost\``);
+    const why = err instanceof SyntaxError ? jsonErrorMessage(err) : (err as Error).message;
+    throw new CostTableError(`cost table ${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${why})`}; write one with \`diffsparse schedule learn --save-cost\``);
   }
-  if (doc?.format !== COST_TABLE_FORMAT || doc.version !== 1 || !Array.isArray(doc.cost)) {
+  if (doc?.format !== COST_TABLE_FORMAT || doc.version !== 1 || !Array.isArray(doc.cost) || !Array.isArray(doc.levels) || typeof doc.model !== 'object' || doc.model === null) {
     throw new CostTableError(`${file} is not a diffsparse cost table; write one with \`diffsparse schedule learn --save-cost\``);
   }
   if (expect.fingerprint && doc.model.fingerprint && doc.model.fingerprint !== expect.fingerprint) {

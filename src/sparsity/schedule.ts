@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ATTENTION_VARIANTS, type AttentionVariant } from './flops.js';
 import { ScheduleFormatError, ScheduleLayerCountError, ScheduleLevelError, ScheduleModelMismatchError } from './errors.js';
+import { jsonErrorMessage, MAX_JSON_INPUT_BYTES, refuseSpecialFile } from '../io/input-file.js';
 
 export const SCHEDULE_FORMAT = 'diffsparse-schedule';
 export const SCHEDULE_VERSION = 1;
@@ -191,6 +192,7 @@ export function parseSchedule(raw: unknown, file?: string, expect: ScheduleExpec
 /** Reads and validates a schedule file. */
 export async function loadSchedule(file: string, expect: ScheduleExpectation = {}): Promise<Schedule> {
   let text: string;
+  await refuseSpecialFile(file, 'a schedule file', MAX_JSON_INPUT_BYTES); // a FIFO or /dev/zero would read forever (issue 18)
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
@@ -201,7 +203,7 @@ export async function loadSchedule(file: string, expect: ScheduleExpectation = {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new ScheduleFormatError(`schedule ${file}: not valid JSON (${(err as Error).message}); fix the file or re-create it with "diffsparse schedule solve"`);
+    throw new ScheduleFormatError(`schedule ${file}: not valid JSON (${jsonErrorMessage(err)}); fix the file or re-create it with "diffsparse schedule solve"`);
   }
   return parseSchedule(raw, file, expect);
 }

@@ -14,6 +14,7 @@ import { TokenizerFormatError } from './errors.js';
 import { buildNormalizer, UnsupportedComponentError, type Normalize, type NormalizerJson } from './normalizers.js';
 import { buildPreTokenizer, type PreTokenize, type PreTokenizerJson } from './pre-tokenizers.js';
 import { UnigramModel, type UnigramJson } from './unigram.js';
+import { jsonErrorMessage } from '../io/input-file.js';
 
 interface AddedTokenJson {
   id: number;
@@ -104,7 +105,7 @@ export class Tokenizer {
     try {
       json = JSON.parse(readFileSync(path, 'utf8')) as TokenizerJson;
     } catch (e) {
-      throw new TokenizerFormatError(path, `cannot read tokenizer.json (${(e as Error).message})`);
+      throw new TokenizerFormatError(path, `cannot read tokenizer.json (${jsonErrorMessage(e)})`);
     }
     return new Tokenizer(json, path);
   }

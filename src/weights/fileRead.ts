@@ -47,6 +47,9 @@ function fileSystemError(e: unknown, filePath: string): unknown {
 
 /** Open a weight file for positional reads; a missing or unreadable path is a typed error. */
 export async function openForRead(filePath: string): Promise<FileHandle> {
+  // stat first: open() on a FIFO blocks until a writer comes, and a device reads forever (issue 18).
+  const before = await statPath(filePath);
+  if (!before.isFile() && !before.isDirectory()) throw new WeightFormatError(filePath, `is ${specialKind(before)}, not a weight file; pass a regular file`);
   try {
     const handle = await open(filePath, 'r');
     const st = await handle.stat().catch(async (e: unknown) => {
@@ -69,4 +72,12 @@ export async function statPath(filePath: string): Promise<Stats> {
   } catch (e) {
     throw fileSystemError(e, filePath);
   }
+}
+
+/** Describes a path that is neither a regular file nor a folder. */
+export function specialKind(s: Stats): string {
+  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device';
+  if (s.isFIFO()) return 'a named pipe (FIFO)';
+  if (s.isSocket()) return 'a socket';
+  return 'not a regular file';
 }

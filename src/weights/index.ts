@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WeightFormatError } from './errors.js';
-import { openForRead, statPath } from './fileRead.js';
+import { openForRead, specialKind, statPath } from './fileRead.js';
 import { openPth } from './pth.js';
 import { openSafetensors } from './safetensors.js';
 import { openSafetensorsIndex, openShardFiles } from './sharded.js';
@@ -47,6 +47,7 @@ async function openFolder(dir: string): Promise<RawWeightSource> {
 export async function openWeights(path: string): Promise<RawWeightSource> {
   const st = await statPath(path);
   if (st.isDirectory()) return openFolder(path);
+  if (!st.isFile()) throw new WeightFormatError(path, `is ${specialKind(st)}, not a weight file; pass a regular file`);
   if (path.endsWith('.json')) return openSafetensorsIndex(path);
   if (await startsWithZipMagic(path)) return openPth(path);
   if (/\.(pth|pt|bin|ckpt)$/i.test(path)) {

@@ -3,6 +3,7 @@ import { toBigInt64, toFloat32 } from './convert.js';
 import { WeightFormatError, WeightKeyError } from './errors.js';
 import { openForRead, readExact } from './fileRead.js';
 import { DTYPE_ITEMSIZE, type RawWeightSource, type TensorInfo, type WeightDtype } from './types.js';
+import { jsonErrorMessage } from '../io/input-file.js';
 
 /** The safetensors reference implementation refuses headers above 100 MB; so do we (and it bounds memory). */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -58,7 +59,7 @@ export function parseSafetensorsHeader(
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new WeightFormatError(filePath, `safetensors header is not valid JSON (${(e as Error).message}); the file is corrupt`);
+    throw new WeightFormatError(filePath, `safetensors header is not valid JSON (${jsonErrorMessage(e)}); the file is corrupt`);
   }
   if (!isPlainObject(json)) throw new WeightFormatError(filePath, 'safetensors header is not a JSON object');
   const dataLength = fileSize - dataStart;

@@ -33,6 +33,9 @@ interface EvalFlags extends RunnerFlags, GenerationFlags, SparsityFlags {
   json?: boolean;
 }
 
+/** A run that renders more videos than this says so before it starts. */
+const LARGE_RUN = 100;
+
 function dimension(value: string): Dimension {
   if (!isDimension(value)) throw new InvalidArgumentError(`unknown VBench dimension; one of ${DIMENSIONS.join(', ')}.`);
   return value;
@@ -87,7 +90,13 @@ Examples:
     const started = Date.now();
     let measuring = false;
     const onEvent = (e: EvalEvent): void => {
-      if (e.type === 'plan') progress.line(`${e.total} video(s) planned, ${e.present} already in ${path.join(flags.outDir, 'videos')}`);
+      if (e.type === 'plan') {
+        // Say where the count comes from (issue 18: --dimension temporal_flickering planned 1,875 videos without a word).
+        const flicker = e.flickerSamples !== undefined ? `; ${e.flickerSamples} per temporal_flickering prompt (--flicker-samples)` : '';
+        progress.line(`${e.total} video(s) planned (${e.prompts} prompt(s), ${e.samples} sample(s) each (--samples)${flicker}), ${e.present} already in ${path.join(flags.outDir, 'videos')}`);
+        const todo = e.total - e.present;
+        if (todo > LARGE_RUN && !flags.dryRun) progress.line(`warning: this renders ${todo} videos; use --limit N (first N prompts), fewer --samples/--flicker-samples, or --dry-run to see the plan first`);
+      }
       else if (e.type === 'render') progress.line(`[${e.done + 1}/${e.todo}] ${e.job.fileName} (seed ${e.job.seed})`);
       else if (e.type === 'progress') progress.update(e.progress, progressLabel(e.job.fileName));
       else if (e.type === 'rendered') progress.line(`${e.job.fileName}: done in ${formatDuration(e.wallMs)}`);

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { jobOutputName } from '../../batch/naming.js';
-import { randomSeed, requestFieldProblems } from '../../batch/request.js';
+import { outputFormatProblem, randomSeed, requestFieldProblems } from '../../batch/request.js';
 import { FORMATS, type GenerateRequest, type OutputFormat } from '../../batch/types.js';
 import { printJson, type CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -24,6 +24,8 @@ interface GenerateFlags extends RunnerFlags, GenerationFlags, SparsityFlags {
 }
 
 function formatOf(flags: GenerateFlags): OutputFormat {
+  const problem = flags.output === undefined ? undefined : outputFormatProblem(flags.output, flags.format);
+  if (problem && !/but the format is/.test(problem)) throw new UsageError(`-o ${problem}`);
   const ext = flags.output ? path.extname(flags.output).slice(1).toLowerCase() : '';
   const fromName = (FORMATS as readonly string[]).includes(ext) ? (ext as OutputFormat) : undefined;
   if (flags.format && fromName && flags.format !== fromName) {

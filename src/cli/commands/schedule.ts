@@ -1,6 +1,6 @@
 /** `diffsparse schedule show|draw|resample|solve|learn`: inspect, adapt, solve and learn sparsity schedules. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { AttentionVariant } from '../../sparsity/flops.js';
+import type { AttentionVariant, FlopsShape } from '../../sparsity/flops.js';
 import type { CostTable } from '../../sparsity/learn.js';
 import type { Schedule } from '../../sparsity/schedule.js';
 import { printJson, type CliContext } from '../context.js';
@@ -72,6 +72,29 @@ async function writeSchedule(ctx: CliContext, schedule: Schedule, flags: { outpu
   ctx.stdout.write(`wrote ${flags.output}: ${schedule.sampling.steps} steps × ${schedule.model.layers} layers, FLOPs ${(schedule.flopsRatio * 100).toFixed(1)}% of dense${fidelity} (${schedule.provenance.kind})\n`);
 }
 
+/** The FLOPs shape a schedule runs at (its model's sizes at its token grid), or undefined when the model is not found or differs. */
+async function scheduleFlopsShape(schedule: Schedule, pipeline?: string): Promise<FlopsShape | undefined> {
+  const { resolvePipeline } = await import('../../pipeline/definition.js');
+  const { readDiTManifest } = await import('../../models/wan/dit/manifest.js');
+  let manifest: ReturnType<typeof readDiTManifest>;
+  try {
+    manifest = readDiTManifest(resolvePipeline(pipeline ?? schedule.model.id).models.dit);
+  } catch (err) {
+    if (pipeline !== undefined) throw err;
+    return undefined;
+  }
+  const c = manifest.config;
+  if (c.numLayers !== schedule.model.layers || c.dim !== schedule.model.dim || c.numHeads !== schedule.model.heads) {
+    if (pipeline !== undefined) throw new UsageError(`--pipeline ${pipeline} has ${c.numLayers} layers of width ${c.dim}, but the schedule was made for ${schedule.model.layers} of width ${schedule.model.dim}`);
+    return undefined;
+  }
+  const g = schedule.tokenGrid;
+  return {
+    dim: c.dim, ffnDim: c.ffnDim, textLen: c.textLen, textDim: c.textDim, layers: c.numLayers, tokens: g.frames * g.height * g.width,
+    patchFeatures: manifest.tokens.patchFeatures, headFeatures: manifest.tokens.headFeatures, freqDim: c.freqDim,
+  };
+}
+
 export function scheduleCommand(ctx: CliContext): Command {
   const command = new Command('schedule').description('inspect, draw and resample sparsity schedules');
   command
@@ -107,11 +130,18 @@ export function scheduleCommand(ctx: CliContext): Command {
     .argument('<schedule>', 'schedule JSON file')
     .requiredOption('--steps <n>', 'new step count', positiveInt)
     .requiredOption('-o, --output <file>', 'schedule JSON to write')
-    .action(async (file: string, flags: { steps: number; output: string }) => {
+    .option('--pipeline <name|folder>', 'the model the schedule is for, to compute its FLOPs exactly (default: the pipeline named by the schedule\'s model id)')
+    .action(async (file: string, flags: { steps: number; output: string; pipeline?: string }) => {
       const { loadSchedule, saveSchedule } = await import('../../sparsity/schedule.js');
       const { resampleSchedule } = await import('../../sparsity/scheduleResample.js');
-      await saveSchedule(resampleSchedule(await loadSchedule(file), flags.steps), flags.output);
-      ctx.stdout.write(`wrote ${flags.output} (${flags.steps} steps)\n`);
+      const schedule = await loadSchedule(file);
+      // Exact FLOPs from the model's sizes, as generate computes them (issue 18: without them the
+      // resampled file kept the source's ratio, and show said 47.4% where generate ran at 42%).
+      const flops = await scheduleFlopsShape(schedule, flags.pipeline);
+      const resampled = resampleSchedule(schedule, flags.steps, flops ? { flops } : {});
+      await saveSchedule(resampled, flags.output);
+      const note = flops ? '' : `; FLOPs ratio kept from ${file} (no model "${schedule.model.id}" found to compute it exactly: pass --pipeline)`;
+      ctx.stdout.write(`wrote ${flags.output} (${flags.steps} steps, FLOPs ${(resampled.flopsRatio * 100).toFixed(1)}% of dense${note})\n`);
     });
   const solve = command
     .command('solve')

@@ -6,6 +6,7 @@ import { printJson, type CliContext } from '../context.js';
 import { addRunnerOptions, runnerFrom, type RunnerFlags } from '../options.js';
 import { boundedInt, MAX_THREADS, positiveInt } from '../parse.js';
 import { ProgressReporter } from '../progress.js';
+import { AbortedError } from '../../batch/errors.js';
 
 interface WorkerFlags extends RunnerFlags {
   redis: string;
@@ -46,6 +47,7 @@ Example:
       if (e.type === 'done') progress.line(`${e.jobId}: ${e.reused ? 'already rendered' : 'done'} -> ${e.marker.output}`);
       if (e.type === 'failed') progress.line(`${e.jobId}: failed${e.willRetry ? ' (will retry)' : ''}: ${e.error.message}`);
       if (e.type === 'stalled') progress.line(`${e.jobId}: its worker stopped answering; requeued`);
+      if (e.type === 'shutdown-timeout') progress.line(`Redis did not answer within ${e.waitedMs / 1000} s while stopping; the job in progress is redone by another worker once its lock expires`);
     };
     const { runWorker } = await import('../../batch/distributed.js');
     const summary = await runWorker({
@@ -54,8 +56,11 @@ Example:
       ...(flags.outDir ? { outDir: flags.outDir } : {}),
     });
     progress.endBar();
+    const stopped = `worker ${summary.worker} stopped: ${summary.done} done, ${summary.failed} failed`;
+    // A worker only stops on Ctrl-C or SIGTERM: exit 130/143 like every other command (issue 18).
+    if (ctx.signal.aborted) throw new AbortedError(`${stopped}; a job in progress went back to the queue`);
     if (flags.json) printJson(ctx, { ok: true, ...summary });
-    else ctx.stdout.write(`worker ${summary.worker} stopped: ${summary.done} done, ${summary.failed} failed\n`);
+    else ctx.stdout.write(`${stopped}\n`);
   });
   return command;
 }

@@ -4,6 +4,7 @@
  * window (-1,-1), qk_norm and cross_attn_norm on).
  */
 import { DiTConfigError } from './errors.js';
+import { DIT_LIMITS, rangeProblem, rangeProblems } from '../limits.js';
 
 export interface WanDiTConfig {
   modelType: 't2v';
@@ -70,6 +71,11 @@ export function parseWanDiTConfig(raw: Record<string, unknown>): WanDiTConfig {
   const modelType = raw.model_type ?? 't2v';
   if (modelType !== 't2v') throw new DiTConfigError(`DiT config: model_type "${String(modelType)}" is not supported; only text-to-video (t2v) checkpoints can be converted`);
   const numHeads = num(raw, diffusers ? 'num_attention_heads' : 'num_heads');
+  if (diffusers) {
+    // dim is heads × head_dim here: check both before multiplying, naming the keys as written
+    const problems = rangeProblems([['num_attention_heads', numHeads, DIT_LIMITS.num_heads], ['attention_head_dim', num(raw, 'attention_head_dim'), { min: 2, max: 4096, even: true }]]);
+    if (problems.length) throw new DiTConfigError(`DiT config: ${problems.join('; ')}; fix config.json`);
+  }
   const dim = diffusers ? numHeads * num(raw, 'attention_head_dim') : num(raw, 'dim');
   const qkNormRaw = raw.qk_norm;
   const config: WanDiTConfig = {
@@ -94,13 +100,29 @@ export function parseWanDiTConfig(raw: Record<string, unknown>): WanDiTConfig {
   return config;
 }
 
-/** Rejects configurations this port does not implement. */
+/** Rejects configurations this port does not implement, and values outside the bounds of DIT_LIMITS (issue 18). */
 export function validateWanDiTConfig(c: WanDiTConfig): void {
-  if (c.dim % c.numHeads !== 0) throw new DiTConfigError(`DiT config: dim ${c.dim} is not divisible by num_heads ${c.numHeads}`);
-  if (headDim(c) % 2 !== 0) throw new DiTConfigError(`DiT config: head_dim ${headDim(c)} must be even for rotary embeddings`);
-  if (!c.qkNorm || !c.crossAttnNorm) throw new DiTConfigError('DiT config: only qk_norm=true and cross_attn_norm=true (the Wan2.1 release settings) are supported');
-  if (c.windowSize[0] !== -1 || c.windowSize[1] !== -1) throw new DiTConfigError(`DiT config: window_size ${JSON.stringify(c.windowSize)} is not supported; only global attention (-1,-1)`);
-  for (const [k, v] of Object.entries({ ffn_dim: c.ffnDim, freq_dim: c.freqDim, num_layers: c.numLayers, text_len: c.textLen, text_dim: c.textDim, in_dim: c.inDim, out_dim: c.outDim }))
-    if (!Number.isInteger(v) || v <= 0) throw new DiTConfigError(`DiT config: ${k} must be a positive integer (got ${v})`);
-  if (c.freqDim % 2 !== 0) throw new DiTConfigError(`DiT config: freq_dim ${c.freqDim} must be even`);
+  const problems = rangeProblems([
+    ['dim', c.dim, DIT_LIMITS.dim],
+    ['ffn_dim', c.ffnDim, DIT_LIMITS.ffn_dim],
+    ['freq_dim', c.freqDim, DIT_LIMITS.freq_dim],
+    ['num_heads', c.numHeads, DIT_LIMITS.num_heads],
+    ['num_layers', c.numLayers, DIT_LIMITS.num_layers],
+    ['in_dim', c.inDim, DIT_LIMITS.in_dim],
+    ['out_dim', c.outDim, DIT_LIMITS.out_dim],
+    ['text_dim', c.textDim, DIT_LIMITS.text_dim],
+    ['text_len', c.textLen, DIT_LIMITS.text_len],
+    ['eps', c.eps, DIT_LIMITS.eps],
+  ]);
+  if (!Array.isArray(c.patchSize) || c.patchSize.length !== 3) problems.push(`"patch_size" must be 3 integers (got ${JSON.stringify(c.patchSize)})`);
+  else c.patchSize.forEach((p, i) => {
+    const problem = rangeProblem(`patch_size[${i}]`, p, DIT_LIMITS.patch_size);
+    if (problem) problems.push(problem);
+  });
+  if (problems.length) throw new DiTConfigError(`DiT config: ${problems.join('; ')}; fix config.json`);
+  if (c.dim % c.numHeads !== 0) throw new DiTConfigError(`DiT config: dim ${c.dim} is not divisible by num_heads ${c.numHeads}; dim must be a multiple of num_heads`);
+  if (headDim(c) % 2 !== 0 || headDim(c) < 6)
+    throw new DiTConfigError(`DiT config: head_dim ${headDim(c)} (dim ${c.dim} / num_heads ${c.numHeads}) must be even and at least 6: rotary embeddings split it over frames, rows and columns`);
+  if (c.qkNorm !== true || c.crossAttnNorm !== true) throw new DiTConfigError('DiT config: only qk_norm=true and cross_attn_norm=true (the Wan2.1 release settings) are supported');
+  if (!Array.isArray(c.windowSize) || c.windowSize[0] !== -1 || c.windowSize[1] !== -1) throw new DiTConfigError(`DiT config: window_size ${JSON.stringify(c.windowSize)} is not supported; only global attention (-1,-1)`);
 }

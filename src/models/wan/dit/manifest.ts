@@ -5,9 +5,10 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WanDiTConfig } from './config.js';
+import { patchFeatures, validateWanDiTConfig, type WanDiTConfig } from './config.js';
 import { DiTModelFolderError } from './errors.js';
 import type { RopeSplit } from './rope.js';
+import { jsonErrorMessage } from '../../../io/input-file.js';
 
 export const DIT_FORMAT = 'diffsparse-wan21-dit';
 /** Bump when stage graphs, their IO or the folder layout change incompatibly. */
@@ -50,13 +51,22 @@ export function readDiTManifest(modelDir: string): DiTManifest {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new DiTModelFolderError(`${path} is not valid JSON (${(e as Error).message}); run the converter again`);
+    throw new DiTModelFolderError(`${path} is not valid JSON (${jsonErrorMessage(e)}); run the converter again`);
   }
   const m = raw as Partial<DiTManifest>;
   if (m.format !== DIT_FORMAT) throw new DiTModelFolderError(`${path}: format "${String(m.format)}" is not a diffsparse Wan2.1 DiT folder (expected "${DIT_FORMAT}")`);
   if (m.formatVersion !== DIT_FORMAT_VERSION)
     throw new DiTModelFolderError(`${modelDir} was converted with DiT format version ${String(m.formatVersion)} (${String(m.converter)}), but this build reads version ${DIT_FORMAT_VERSION}; convert the checkpoint again with this version`);
-  if (!m.config || !m.stages) throw new DiTModelFolderError(`${path} lacks its config or stage list; run the converter again`);
+  if (!m.config || !m.stages || typeof m.config !== 'object' || typeof m.stages !== 'object') throw new DiTModelFolderError(`${path} lacks its config or stage list; run the converter again`);
+  // The same bounds as convert (issue 18): an edited manifest must not ask for a million layers.
+  try {
+    validateWanDiTConfig(m.config);
+  } catch (e) {
+    throw new DiTModelFolderError(`${path}: ${(e as Error).message.replace(/; fix config\.json$/, '')}; the folder is damaged or edited, run the converter again`);
+  }
+  const t = m.tokens;
+  if (!t || t.textLen !== m.config.textLen || t.headDim !== m.config.dim / m.config.numHeads || String(t.patchSize) !== String(m.config.patchSize) || t.patchFeatures !== patchFeatures(m.config))
+    throw new DiTModelFolderError(`${path}: "tokens" does not match "config" (text_len, head_dim, patch_size, patch_features); the folder is damaged or edited, run the converter again`);
   for (const [stage, entry] of Object.entries(m.stages)) {
     for (const f of [entry, entry.weights]) {
       if (!f) continue;

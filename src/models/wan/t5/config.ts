@@ -1,3 +1,5 @@
+import { rangeProblems, T5_LIMITS } from '../limits.js';
+
 /**
  * umT5 encoder configurations. The release uses `umt5_xxl` (encoder only); the tiny fixture
  * shrinks every width but keeps the structure (per-layer position tables, gated GELU FFN).
@@ -47,6 +49,8 @@ export const t5Keys = {
  * check it.
  */
 export function inferT5Config(shapeOf: (key: string) => number[] | undefined, options: { textLen: number; numHeads?: number }): T5EncoderConfig {
+  const optionProblems = rangeProblems([['text_len', options.textLen, T5_LIMITS.text_len], ...(options.numHeads === undefined ? [] : [['num_heads', options.numHeads, T5_LIMITS.num_heads] as [string, unknown, typeof T5_LIMITS.num_heads]])]);
+  if (optionProblems.length) throw new T5ConfigError(`text encoder config: ${optionProblems.join('; ')}; fix t5_config.json (or the DiT's text_len)`);
   const need = (key: string): number[] => {
     const s = shapeOf(key);
     if (!s) throw new T5ConfigError(`the checkpoint has no tensor ${key}; is this a umT5 encoder state dict?`);
@@ -62,7 +66,28 @@ export function inferT5Config(shapeOf: (key: string) => number[] | undefined, op
   const numHeads = options.numHeads ?? heads;
   if (heads !== numHeads) throw new T5ConfigError(`position table ${t5Keys.block(0).posEmbedding} has ${heads} heads, expected ${numHeads}`);
   if (dimAttn % numHeads) throw new T5ConfigError(`attention width ${dimAttn} does not split into ${numHeads} heads`);
-  return { vocab, dim, dimAttn, dimFfn, numHeads, numLayers, numBuckets, maxDistance: 128, textLen: options.textLen, eps: 1e-6 };
+  const config = { vocab, dim, dimAttn, dimFfn, numHeads, numLayers, numBuckets, maxDistance: 128, textLen: options.textLen, eps: 1e-6 };
+  const problems = t5ConfigProblems(config);
+  if (problems.length) throw new T5ConfigError(`text encoder checkpoint: ${problems.join('; ')} (read from the tensor shapes); is this a umT5 encoder state dict?`);
+  return config;
+}
+
+/** Values outside T5_LIMITS (issue 18), named by their snake_case keys; empty when the config fits. */
+export function t5ConfigProblems(c: Partial<T5EncoderConfig>): string[] {
+  const problems = rangeProblems([
+    ['vocab', c.vocab, T5_LIMITS.vocab],
+    ['dim', c.dim, T5_LIMITS.dim],
+    ['dim_attn', c.dimAttn, T5_LIMITS.dim_attn],
+    ['dim_ffn', c.dimFfn, T5_LIMITS.dim_ffn],
+    ['num_heads', c.numHeads, T5_LIMITS.num_heads],
+    ['num_layers', c.numLayers, T5_LIMITS.num_layers],
+    ['num_buckets', c.numBuckets, T5_LIMITS.num_buckets],
+    ['max_distance', c.maxDistance, T5_LIMITS.max_distance],
+    ['text_len', c.textLen, T5_LIMITS.text_len],
+    ['eps', c.eps, T5_LIMITS.eps],
+  ]);
+  if (!problems.length && c.dimAttn! % c.numHeads! !== 0) problems.push(`"dim_attn" ${c.dimAttn} does not split into "num_heads" ${c.numHeads} heads`);
+  return problems;
 }
 
 export class T5ConfigError extends Error {

@@ -8,7 +8,8 @@ import { createSession, i64Tensor, type ort, type SessionOptions } from '../../.
 import type { TextContext } from '../../../pipeline/types.js';
 import { T5_FILES, type T5ModelManifest } from './convert.js';
 import { T5_INPUTS, T5_OUTPUT } from './graph.js';
-import type { T5EncoderConfig } from './config.js';
+import { T5ConfigError, t5ConfigProblems, type T5EncoderConfig } from './config.js';
+import { jsonErrorMessage } from '../../../io/input-file.js';
 
 export class T5EncoderSession {
   /** Encoder runs so far (lets callers and tests see what a cache saved). */
@@ -18,7 +19,16 @@ export class T5EncoderSession {
 
   /** Loads `text_encoder.onnx` (by path, so external weights resolve) and its config from a converted folder. */
   static async load(modelDir: string, options: SessionOptions = {}): Promise<T5EncoderSession> {
-    const manifest = JSON.parse(readFileSync(join(modelDir, T5_FILES.config), 'utf8')) as T5ModelManifest;
+    const path = join(modelDir, T5_FILES.config);
+    let manifest: T5ModelManifest;
+    try {
+      manifest = JSON.parse(readFileSync(path, 'utf8')) as T5ModelManifest;
+    } catch (e) {
+      throw new T5ConfigError(`${path} cannot be read as JSON (${jsonErrorMessage(e)}); convert the text encoder again`);
+    }
+    // The same bounds as convert (issue 18): an edited text_encoder.json must not ask for text_len 1e9.
+    const problems = typeof manifest?.config === 'object' && manifest.config !== null ? t5ConfigProblems(manifest.config) : ['"config" is missing'];
+    if (problems.length) throw new T5ConfigError(`${path}: ${problems.join('; ')}; the folder is damaged or edited, convert the text encoder again`);
     return new T5EncoderSession(await createSession(join(modelDir, T5_FILES.model), options), manifest.config);
   }
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSession, f32Tensor, ort } from '../../../runtime/session.js';
 import { VAE_MANIFEST_FILE, VAE_MANIFEST_FORMAT, type VaeDecoderManifest } from './convert.js';
+import { vaeConfigProblems } from './config.js';
 
 export class VaeModelError extends Error {
   override readonly name = 'VaeModelError';
@@ -38,10 +39,21 @@ export function readVaeManifest(dir: string): VaeDecoderManifest {
   } catch {
     throw new VaeModelError(`VAE decoder: no ${VAE_MANIFEST_FILE} in ${dir}; convert the VAE checkpoint first (convertVaeDecoder).`);
   }
-  const manifest = JSON.parse(text) as VaeDecoderManifest;
-  if (manifest.format !== VAE_MANIFEST_FORMAT || manifest.version !== 1) {
+  let manifest: VaeDecoderManifest;
+  try {
+    manifest = JSON.parse(text) as VaeDecoderManifest;
+  } catch {
+    throw new VaeModelError(`VAE decoder: ${join(dir, VAE_MANIFEST_FILE)} is not valid JSON; re-convert the VAE.`);
+  }
+  if (manifest?.format !== VAE_MANIFEST_FORMAT || manifest.version !== 1) {
     throw new VaeModelError(`VAE decoder: ${join(dir, VAE_MANIFEST_FILE)} is not a version-1 ${VAE_MANIFEST_FORMAT} manifest; re-convert the VAE.`);
   }
+  // The same bounds as convert (issue 18), plus what the decoder loop relies on.
+  const problems = typeof manifest.config === 'object' && manifest.config !== null ? vaeConfigProblems(manifest.config) : ['"config" is missing'];
+  const fpc = manifest.framesPerChunk;
+  if (!fpc || fpc.first !== 1 || fpc.next !== manifest.config?.temporalScale) problems.push('"framesPerChunk" must be {first: 1, next: temporal_scale}');
+  if (typeof manifest.graphs?.first !== 'string' || typeof manifest.graphs?.next !== 'string') problems.push('"graphs" must name the first and next graph files');
+  if (problems.length) throw new VaeModelError(`VAE decoder: ${join(dir, VAE_MANIFEST_FILE)}: ${problems.join('; ')}; the folder is damaged or edited, re-convert the VAE.`);
   return manifest;
 }
 

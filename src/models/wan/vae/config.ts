@@ -7,6 +7,8 @@
  * the same code. Only the latent normalisation constants are not in the weight file.
  */
 
+import { rangeProblems, VAE_LIMITS } from '../limits.js';
+
 /** Per-channel latent statistics of the released Wan2.1 VAE (`WanVAE.__init__`). */
 export const WAN21_LATENT_MEAN: readonly number[] = [
   -0.7571, -0.7089, -0.9113, 0.1075, -0.1745, 0.9653, -0.1517, 1.5508, 0.4134, -0.0715, 0.5517, -0.3632, -0.1922, -0.9497, 0.2503, -0.2921,
@@ -118,4 +120,26 @@ export function planScales(plan: DecoderPlan): { spatial: number; temporal: numb
     if (l.kind === 'upsample2d') spatial *= 2;
   }
   return { spatial, temporal };
+}
+
+/**
+ * Values outside VAE_LIMITS (issue 18), and latent statistics that are not z_dim finite
+ * numbers (std > 0); empty when the config fits.
+ */
+export function vaeConfigProblems(c: Partial<VaeDecoderConfig>): string[] {
+  const problems = rangeProblems([
+    ['z_dim', c.zDim, VAE_LIMITS.z_dim],
+    ['dim', c.dim, VAE_LIMITS.dim],
+    ['spatial_scale', c.spatialScale, VAE_LIMITS.spatial_scale],
+    ['temporal_scale', c.temporalScale, VAE_LIMITS.temporal_scale],
+  ]);
+  for (const [key, values, positive] of [['mean', c.latentMean, false], ['std', c.latentStd, true]] as const) {
+    if (!Array.isArray(values) || (typeof c.zDim === 'number' && values.length !== c.zDim)) {
+      problems.push(`latent "${key}" must be a list of ${c.zDim ?? 'z_dim'} numbers, one per latent channel (got ${Array.isArray(values) ? `${values.length} values` : JSON.stringify(values) ?? 'nothing'})`);
+      continue;
+    }
+    const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v) || (positive && v <= 0) || Math.abs(v) > 1e6);
+    if (bad >= 0) problems.push(`latent "${key}"[${bad}] must be a finite number${positive ? ' greater than 0' : ''} of at most 1e6 in size (got ${JSON.stringify(values[bad])})`);
+  }
+  return problems;
 }

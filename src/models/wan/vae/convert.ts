@@ -11,7 +11,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveModelWithExternalData } from '../../../onnx/external.js';
-import { planDecoder, planScales, WAN21_VAE_DEFAULTS, VaeWeightsError, type DecoderPlan, type VaeDecoderConfig } from './config.js';
+import { planDecoder, planScales, vaeConfigProblems, WAN21_VAE_DEFAULTS, VaeWeightsError, type DecoderPlan, type VaeDecoderConfig } from './config.js';
 import { buildDecoderGraph, type CacheSlot, type DecoderGraphOptions, type VaeTensorSource } from './decoder-graph.js';
 import { openVaeWeights } from './weights.js';
 
@@ -39,6 +39,8 @@ export interface ConvertVaeOptions extends DecoderGraphOptions {
 /** Fills `dim` and `zDim` from the weights and checks the scales the layer plan implies. */
 export function resolveVaeConfig(plan: DecoderPlan, overrides: Partial<VaeDecoderConfig> = {}): VaeDecoderConfig {
   const config: VaeDecoderConfig = { ...WAN21_VAE_DEFAULTS, ...overrides, zDim: plan.zDim, dim: plan.headChannels };
+  const problems = vaeConfigProblems(config);
+  if (problems.length) throw new VaeWeightsError(`VAE config: ${problems.join('; ')}; fix vae_config.json or check the VAE weights`);
   const scales = planScales(plan);
   if (scales.spatial !== config.spatialScale || scales.temporal !== config.temporalScale) {
     throw new VaeWeightsError(`VAE weights: the decoder upsamples ×${scales.spatial} in space and ×${scales.temporal} in time; Wan2.1 expects ×${config.spatialScale} and ×${config.temporalScale}.`);

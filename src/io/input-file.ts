@@ -1,0 +1,97 @@
+/**
+ * Files a user names as input (issue 18): `--noise /dev/zero` or a FIFO given as a weight file
+ * read forever. Every such file is checked with stat() (which never blocks, unlike open() on a
+ * FIFO) before it is opened: it must be a regular file, and at most `maxBytes` long when the
+ * reader holds it in memory. Errors name the file and what it was meant to be.
+ */
+import { statSync, readFileSync, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { UserError } from '../batch/errors.js';
+
+export class InputFileError extends UserError {
+  override readonly name: string = 'InputFileError';
+}
+
+/** Describes a non-regular file: "a device", "a folder", ... */
+export function kindOfSpecial(s: Stats): string {
+  if (s.isDirectory()) return 'a folder';
+  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device';
+  if (s.isFIFO()) return 'a named pipe (FIFO)';
+  if (s.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+function describeStatError(path: string, what: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new InputFileError(`${path} (${what}) does not exist; check the path`);
+  if (code === 'EACCES' || code === 'EPERM') return new InputFileError(`${path} (${what}) cannot be read: permission denied`);
+  return err as Error;
+}
+
+function checkStats(path: string, what: string, s: Stats, maxBytes: number | undefined): void {
+  if (!s.isFile()) throw new InputFileError(`refusing to read ${path} as ${what}: it is ${kindOfSpecial(s)}, not a regular file`);
+  if (maxBytes !== undefined && s.size > maxBytes)
+    throw new InputFileError(`${path} (${what}) is ${s.size} bytes, more than the ${maxBytes} allowed; is it the right file?`);
+}
+
+/** Throws InputFileError unless `path` is a regular file of at most `maxBytes`. */
+export function checkInputFile(path: string, what: string, maxBytes?: number): Stats {
+  let s: Stats;
+  try {
+    s = statSync(path);
+  } catch (err) {
+    throw describeStatError(path, what, err);
+  }
+  checkStats(path, what, s, maxBytes);
+  return s;
+}
+
+export async function checkInputFileAsync(path: string, what: string, maxBytes?: number): Promise<Stats> {
+  let s: Stats;
+  try {
+    s = await stat(path);
+  } catch (err) {
+    throw describeStatError(path, what, err);
+  }
+  checkStats(path, what, s, maxBytes);
+  return s;
+}
+
+/** Reads a regular file of at most `maxBytes` (checked first, so a device or FIFO never blocks). */
+export function readInputFile(path: string, what: string, maxBytes: number): Buffer {
+  checkInputFile(path, what, maxBytes);
+  return readFileSync(path);
+}
+
+/**
+ * The message of a JSON.parse error without the quoted input: V8 writes `Unexpected token 'r',
+ * "root:x:0:0"... is not valid JSON`, and the quoted bytes of, say, /etc/passwd must not reach
+ * the terminal or a Redis job's failedReason (issue 18). Keeps the position when V8 gives one.
+ */
+export function jsonErrorMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/Unexpected end of JSON input/.test(message)) return 'the text ends before the JSON value does';
+  const line = /line (\d+) column (\d+)/.exec(message);
+  const position = /at position (\d+)/.exec(message)?.[1];
+  const where = line ? ` (line ${line[1]} column ${line[2]})` : position !== undefined ? ` (at character ${Number(position) + 1})` : '';
+  const base = message
+    .replace(/^JSON\.parse: /, '')
+    .replace(/,?\s*"[\s\S]*"(\.\.\.)?\s*is not valid JSON\s*$/, '')
+    .replace(/\s*in JSON at position[\s\S]*$/, '')
+    .replace(/\s*is not valid JSON\s*$/, '')
+    .split('\n')[0]!
+    .slice(0, 120);
+  return `${base || 'not valid JSON'}${where}`;
+}
+
+/**
+ * Like checkInputFileAsync, but a path that cannot be stat'ed is left to the caller's own read
+ * (and its own "does not exist" message): only special files and oversized files are refused.
+ */
+export async function refuseSpecialFile(path: string, what: string, maxBytes?: number): Promise<void> {
+  const s = await stat(path).catch(() => undefined);
+  if (s) checkStats(path, what, s, maxBytes);
+}
+
+/** Largest JSON input (schedules, cost tables, jobs files, defaults) read into memory. */
+export const MAX_JSON_INPUT_BYTES = 256 * 1024 * 1024;

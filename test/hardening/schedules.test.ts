@@ -1,0 +1,91 @@
+/**
+ * Issue 18, sparsity requests: `--schedule` for another model (id or weight fingerprint) ran
+ * silently although the README says both are checked; another step count was resampled
+ * silently; a custom level set `[0, .3, 1]` was accepted; `--budget 0.2` ran at 33% without a
+ * word; the sidecar recorded `"schedule": null` with `--budget`; `--budget` on a converted
+ * model without shipped schedules failed only after the text encoder ran.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, REPO_ROOT, runBinary } from '../cli/helpers/binary.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'ds-schedules-'));
+const SHIPPED = path.join(REPO_ROOT, 'schedules/wan-demo/wan-demo-20steps-reuse-50.json');
+const base = JSON.parse(readFileSync(SHIPPED, 'utf8')) as Record<string, any>;
+const TINY = ['--frames', '5', '--threads', '1'];
+beforeAll(ensureBuilt, 300_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function variant(name: string, change: (s: Record<string, any>) => void): string {
+  const doc = structuredClone(base);
+  change(doc);
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(doc));
+  return file;
+}
+const generate = (args: string[]) => runBinary(['generate', 'a red circle', ...TINY, '-o', path.join(dir, `v-${Math.random()}.mp4`), ...args]);
+
+describe('--schedule is checked against the model before any work', () => {
+  const cases: [string, (s: Record<string, any>) => void, RegExp][] = [
+    ['another model id', (s) => (s.model.id = 'wan21-14b'), /made for model "wan21-14b", not "wan-demo"; use a schedule made for this model/],
+    ['other weights', (s) => (s.model.fingerprint = `sha256:${'0'.repeat(64)}`), /with weights sha256:0+, but these weights are sha256:c2771/],
+    ['a custom level set', (s) => {
+      s.levels = [0, 0.3, 1];
+      s.table = s.table.map((row: number[]) => row.map((v) => (v === 0 ? 0 : v === 1 ? 1 : 0.3)));
+    }, /level 0\.3 is not one of 0, 0\.25, 0\.5, 0\.75, 1/],
+  ];
+  for (const [name, change, message] of cases) {
+    it(name, async () => {
+      const r = await generate(['--steps', '20', '--schedule', variant(name.replace(/\W+/g, '-'), change)]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/text 0\/1|internal error/); // refused before the text encoder
+    });
+  }
+
+  it('--budget on a converted model that ships no schedules fails before the text encoder', async () => {
+    const r = await generate(['--steps', '2', '--budget', '0.5', '--pipeline', path.join(REPO_ROOT, 'samples/demo-model/model')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ships no learned schedules/);
+    expect(r.stderr).not.toMatch(/text 0\/1/);
+  });
+});
+
+describe('what a sparse run did is said and recorded', () => {
+  it('a resampled schedule warns', async () => {
+    const r = await generate(['--steps', '4', '--schedule', SHIPPED]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: schedule .*wan-demo-20steps-reuse-50\.json was made for 20 steps and is resampled to 4/);
+  });
+
+  it('--budget below every shipped schedule warns with the FLOPs it runs at; the sidecar names the schedule', async () => {
+    const out = path.join(dir, 'budget.mp4');
+    const r = await runBinary(['generate', 'a red circle', ...TINY, '--steps', '20', '--budget', '0.2', '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: budget 0\.2 cannot be met by the shipped schedules \(the leanest is wan-demo-20steps-reuse-35\.json\): this run uses \d+\.\d% of dense FLOPs/);
+    expect(r.stderr).not.toMatch(/resampled/);
+    const sidecar = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { settings: Record<string, unknown> };
+    expect(sidecar.settings).toMatchObject({ budget: 0.2, schedule: expect.stringMatching(/wan-demo-20steps-reuse-35\.json$/), sparsity: expect.stringMatching(/^schedule learned/) });
+  });
+
+  it('a budget the shipped schedules meet runs without a warning', async () => {
+    const r = await generate(['--steps', '20', '--budget', '0.8']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/warning/);
+  });
+
+  it('schedule resample computes the FLOPs generate runs at (show and generate agree)', async () => {
+    const s30 = path.join(dir, 's30.json');
+    const resample = await runBinary(['schedule', 'resample', SHIPPED, '--steps', '30', '-o', s30]);
+    expect(resample.code, resample.stderr).toBe(0);
+    const show = await runBinary(['schedule', 'show', s30]);
+    const shown = Number(/FLOPs (\d+\.\d)% of dense/.exec(show.stdout)![1]);
+    const r = await runBinary(['generate', 'a red circle', ...TINY, '--size', '64x64', '--frames', '9', '--steps', '30', '--schedule', s30, '--json', '-o', path.join(dir, 's30.mp4')]);
+    expect(r.code, r.stderr).toBe(0);
+    const ran = (JSON.parse(r.stdout) as { flopsRatio: number }).flopsRatio * 100;
+    expect(Math.abs(ran - shown)).toBeLessThan(0.1);
+    expect(r.stderr).not.toMatch(/resampled/);
+  });
+});
