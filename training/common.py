@@ -10,7 +10,10 @@ from dataset import GEOMETRY
 # intermediate artefacts (not committed); one folder per video geometry (dataset.GEOMETRIES)
 OUT = os.environ.get('DEMO_TRAIN_OUT', os.path.join(HERE, 'out' if GEOMETRY == 'tiny' else f'out-{GEOMETRY}'))
 # DEMO_CKPT lets a re-export go to a staging copy of samples/ first (reference/, frames/ and the card follow it)
-CKPT = os.path.normpath(os.environ.get('DEMO_CKPT', os.path.join(HERE, '..', 'samples', 'demo-model', 'checkpoint')))
+_MODEL_DIR = 'demo-model' if GEOMETRY == 'tiny' else f'demo-model-{GEOMETRY}'
+CKPT = os.path.normpath(os.environ.get('DEMO_CKPT', os.path.join(HERE, '..', 'samples', _MODEL_DIR, 'checkpoint')))
+# frame strips of the held-out captions: samples/frames/ for the tiny model, samples/frames/<geometry>/ otherwise
+FRAMES_DIR = os.path.normpath(os.path.join(CKPT, '..', '..', 'frames', *([] if GEOMETRY == 'tiny' else [GEOMETRY])))
 
 DATA_SEED = 20261128
 VAE_CONFIG = dict(dim=8, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, attn_scales=[],

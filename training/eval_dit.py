@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from adherence import measure
-from common import DATA_SEED, NEGATIVE_PROMPT, OUT, dit_config_for
+from common import CKPT, DATA_SEED, NEGATIVE_PROMPT, OUT, dit_config_for
 from dataset import HELD_OUT, caption, make_clip
 from load_release import load_all
 from reference_run import LATENT_SHAPE, context_of
@@ -48,6 +48,8 @@ def one_step_check(m, n=16):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument('--ckpt', default=CKPT, help='release-format folder the parts not given below come from '
+                    '(during v2 training: the tiny model, with --dit, --vae and --stats of the run)')
     ap.add_argument('--dit', default='')
     ap.add_argument('--vae', default='', help='VAE state dict (out/vae*.pt) instead of the exported one')
     ap.add_argument('--stats', default='', help='latent mean/std JSON (out/latent_stats.json) the DiT was trained in, '
@@ -65,7 +67,7 @@ def main():
                          '(needs --stats and the out/latents_0.npz the DiT trained on)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    m = load_all()
+    m = load_all(args.ckpt)
     if args.dit:
         state = torch.load(args.dit)
         m['dit'] = WanModel(**dit_config_for(state)).eval()

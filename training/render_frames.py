@@ -10,13 +10,12 @@ import torch
 from PIL import Image
 
 from adherence import measure
-from common import CKPT, NEGATIVE_PROMPT, save_json
+from common import FRAMES_DIR, NEGATIVE_PROMPT, save_json
 from dataset import HELD_OUT, caption
 from load_release import load_all
 from reference_run import LATENT_SHAPE, context_of
 from sampling import generate
 
-FRAMES_DIR = os.path.normpath(os.path.join(CKPT, '..', '..', 'frames'))
 
 
 def strip(video, scale=2):
