@@ -5,7 +5,7 @@ import { requestFieldProblems } from '../batch/request.js';
 import { defaultRunnerSpec, loadRunner } from '../batch/runner-module.js';
 import { SOLVERS, type GenerateRequest, type RunnerSpec, type Solver } from '../batch/types.js';
 import type { RendererChoice } from '../eval/renderer.js';
-import type { SparsityMethod } from '../pipeline/sparse-model.js';
+import { methodHelp, SPARSITY_METHODS, type SparsityMethod } from '../sparsity/methods/index.js';
 import { UsageError } from './errors.js';
 import { fraction, jsonObject, number, positiveInt, size } from './parse.js';
 
@@ -31,8 +31,8 @@ export function runnerFrom(flags: RunnerFlags): RunnerSpec {
   return defaultRunnerSpec({ ...(flags.pipeline ? { pipeline: flags.pipeline } : {}), ...(flags.threads ? { threads: flags.threads } : {}) });
 }
 
-/** The sparsity methods the pipeline knows (src/pipeline/sparse-model.ts), checked against its type. */
-export const METHODS = ['learned', 'uniform-tokens', 'block-reuse', 'step-skip'] as const satisfies readonly SparsityMethod[];
+/** The sparsity methods, from their registry (src/sparsity/methods/). */
+export const METHODS = SPARSITY_METHODS;
 
 /** Generation settings shared by every video a command renders (prompt, seed and output come from elsewhere). */
 export interface GenerationFlags {
@@ -71,7 +71,7 @@ export function addSparsityOptions(command: Command): Command {
   return command
     .addOption(new Option('--schedule <file>', 'sparsity schedule JSON').conflicts('budget'))
     .addOption(new Option('--budget <fraction>', 'FLOPs budget as a fraction of dense, e.g. 0.5').argParser(fraction).conflicts('schedule'))
-    .addOption(new Option('--method <name>', 'how to meet --budget (default learned)').choices(METHODS));
+    .addOption(new Option('--method <name>', `how to meet --budget (default learned) — ${methodHelp()}`).choices(METHODS));
 }
 
 /** The request fields the flags set, checked like a jobs-file line (a problem is a usage error). */

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { slugify } from '../batch/naming.js';
 import type { BatchRunner, DenoisedJob, GenerateRequest, GenerateResult } from '../batch/types.js';
-import type { SparsityMethod } from '../pipeline/sparse-model.js';
+import { isSparsityMethod, type SparsityMethod } from '../sparsity/methods/index.js';
 import { loadSchedule } from '../sparsity/schedule.js';
 import { readVideoFrames } from '../video/probe.js';
 import { withRenderer, type RendererChoice } from './renderer.js';
@@ -33,17 +33,14 @@ export interface CompareVariant {
   budget?: number;
   /**
    * Method family for grouping in plots (default: the schedule's provenance method, else
-   * "diffsparse"). With a budget, one of the pipeline's methods (learned, uniform-tokens,
-   * block-reuse, step-skip) is also passed to the pipeline, which then meets the budget that way.
+   * "diffsparse"). With a budget, a registered method (src/sparsity/methods/) is also passed
+   * to the pipeline, which then meets the budget that way.
    */
   method?: string;
 }
 
-/** The pipeline's `SparsityMethod`s (src/pipeline/sparse-model.ts), checked against its type. */
-const PIPELINE_METHODS = ['learned', 'uniform-tokens', 'block-reuse', 'step-skip'] as const satisfies readonly SparsityMethod[];
-
 function pipelineMethod(v: CompareVariant | null): SparsityMethod | undefined {
-  return v?.budget !== undefined && (PIPELINE_METHODS as readonly string[]).includes(v.method ?? '') ? (v.method as SparsityMethod) : undefined;
+  return v?.budget !== undefined && v.method !== undefined && isSparsityMethod(v.method) ? v.method : undefined;
 }
 
 export interface QualityGate {

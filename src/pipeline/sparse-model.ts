@@ -1,21 +1,19 @@
 /**
- * Turns a request's sparsity options into the velocity model that runs them: a schedule
- * file (or a schedule shipped with the pipeline, by name), a FLOPs budget served by the
- * closest shipped learned schedule, or a peer-method baseline at a budget. No option means
- * dense, and the caller uses the dense DiT directly.
+ * Turns a request's sparsity options into the velocity model that runs them: the method
+ * named by the request (src/sparsity/methods/, default learned) makes the plan, which runs
+ * on the DiT's block loop through the sparse executor. No option means dense, and the
+ * caller uses the dense DiT directly.
  */
 import type { WanDiT } from '../models/wan/dit/runtime.js';
-import { blockReuseBaseline, stepSkipBaseline, uniformTokenBaseline, type BaselineSchedule } from '../sparsity/baselines.js';
-import { SparseDiT, planFromSchedule, type SparsePlan } from '../sparsity/executor.js';
+import { SparsityRequestError } from '../sparsity/errors.js';
+import { SparseDiT } from '../sparsity/executor.js';
 import { generationFlops } from '../sparsity/flops.js';
+import { cacheMethod, SPARSITY_METHODS, type SparsityMethod } from '../sparsity/methods/index.js';
 import { flopsShapeFor } from '../sparsity/modelInfo.js';
-import { loadSchedule, type Schedule } from '../sparsity/schedule.js';
-import { resampleSchedule } from '../sparsity/scheduleResample.js';
 import type { ResolvedPipeline } from './definition.js';
 import type { Latent, VelocityModel } from './types.js';
 
-export const SPARSITY_METHODS = ['learned', 'uniform-tokens', 'block-reuse', 'step-skip'] as const;
-export type SparsityMethod = (typeof SPARSITY_METHODS)[number];
+export { SPARSITY_METHODS, SparsityRequestError, type SparsityMethod };
 
 export interface SparsityRequest {
   /** A schedule file, or the name of a schedule shipped with the pipeline. */
@@ -26,10 +24,6 @@ export interface SparsityRequest {
   method?: SparsityMethod;
 }
 
-export class SparsityRequestError extends Error {
-  override name = 'SparsityRequestError';
-}
-
 export interface SparseChoice {
   model: VelocityModel;
   flopsRatio: number;
@@ -38,43 +32,16 @@ export interface SparseChoice {
 }
 
 export async function sparseModelFor(dit: WanDiT, r: SparsityRequest & { steps: number }, shape: Latent['shape'], pipeline: ResolvedPipeline): Promise<SparseChoice | null> {
-  if (r.schedule === undefined && r.budget === undefined && (r.method === undefined || r.method === 'learned')) return null;
   if (r.schedule !== undefined && r.budget !== undefined) throw new SparsityRequestError('give either a schedule or a budget, not both');
   if (r.budget !== undefined && !(r.budget > 0 && r.budget <= 1)) throw new SparsityRequestError(`budget ${r.budget} must be a fraction of dense FLOPs in (0, 1], e.g. 0.5`);
-  if (r.method !== undefined && !SPARSITY_METHODS.includes(r.method)) throw new SparsityRequestError(`unknown method "${r.method}"; use one of ${SPARSITY_METHODS.join(', ')}`);
-  const flopsShape = flopsShapeFor(dit, shape);
-
-  let plan: SparsePlan;
-  let description: string;
-  if (r.method && r.method !== 'learned') {
-    if (r.budget === undefined) throw new SparsityRequestError(`method ${r.method} needs a budget, e.g. --budget 0.5`);
-    const problem = { steps: r.steps, shape: flopsShape, budget: r.budget };
-    const baseline: BaselineSchedule = r.method === 'uniform-tokens' ? uniformTokenBaseline(problem) : r.method === 'block-reuse' ? blockReuseBaseline(problem) : stepSkipBaseline(problem);
-    plan = { table: baseline.table, attention: baseline.attention, reuse: baseline.reuse };
-    description = `${baseline.method}: ${baseline.description}`;
-  } else {
-    const schedule = fitSteps(await pickSchedule(dit, r, pipeline), r.steps, flopsShape);
-    plan = planFromSchedule(schedule);
-    description = `schedule ${schedule.provenance.kind} (${schedule.provenance.method})`;
-  }
-  const flopsRatio = generationFlops(flopsShape, plan.table, plan.attention).ratio;
-  return { model: await SparseDiT.create(dit, plan), flopsRatio, description };
-}
-
-async function pickSchedule(dit: WanDiT, r: SparsityRequest, pipeline: ResolvedPipeline): Promise<Schedule> {
-  const expect = { layers: dit.config.numLayers };
-  const shipped = pipeline.schedules ?? {};
-  if (r.schedule !== undefined) return loadSchedule(shipped[r.schedule] ?? r.schedule, expect);
-  const budget = r.budget as number;
-  const candidates = await Promise.all(Object.values(shipped).map((file) => loadSchedule(file, expect)));
-  if (candidates.length === 0) {
-    throw new SparsityRequestError(`pipeline ${pipeline.name} ships no learned schedules; learn one with \`diffsparse schedule learn\` and pass it with --schedule, or pick a baseline with --method`);
-  }
-  // The learned schedule with the most compute that still fits the budget; the leanest if none fits.
-  const fits = candidates.filter((s) => s.flopsRatio <= budget + 1e-9);
-  return fits.length ? fits.reduce((a, b) => (b.flopsRatio > a.flopsRatio ? b : a)) : candidates.reduce((a, b) => (b.flopsRatio < a.flopsRatio ? b : a));
-}
-
-function fitSteps(schedule: Schedule, steps: number, flops: ReturnType<typeof flopsShapeFor>): Schedule {
-  return schedule.table.length === steps ? schedule : resampleSchedule(schedule, steps, { flops });
+  const method = cacheMethod(r.method ?? 'learned');
+  if (!method) throw new SparsityRequestError(`unknown method "${r.method}"; use one of ${SPARSITY_METHODS.join(', ')}`);
+  const flops = flopsShapeFor(dit, shape);
+  const made = await method.prepare({
+    steps: r.steps, budget: r.budget, schedule: r.schedule, layers: dit.config.numLayers, flops,
+    shippedSchedules: pipeline.schedules ?? {}, pipelineName: pipeline.name,
+  });
+  if (!made) return null;
+  const flopsRatio = generationFlops(flops, made.plan.table, made.plan.attention).ratio;
+  return { model: await SparseDiT.create(dit, made.plan), flopsRatio, description: made.description };
 }

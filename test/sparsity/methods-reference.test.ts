@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CACHE_METHODS } from '../../src/sparsity/methods/index.js';
 import { generate, tinySetup, type TinySetup } from './helpers.js';
 import { cases, summarize, type OutputSummary } from './reference/cases.js';
 
@@ -22,8 +23,9 @@ afterAll(async () => {
 });
 
 describe('every method reproduces its pre-refactor output (fixture tiny DiT, UniPC 8 steps, CFG 5)', () => {
-  it('covers every recorded case', () => {
+  it('covers every recorded case and every registered method', () => {
     expect(cases(s).map((c) => c.name).sort()).toEqual(Object.keys(reference).sort());
+    for (const m of CACHE_METHODS) expect(Object.keys(reference).some((name) => name.startsWith(`${m.name}:`) || name.startsWith(`${m.name}@`)), m.name).toBe(true);
   });
 
   it('matches the recorded final latents', async () => {

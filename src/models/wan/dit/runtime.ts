@@ -5,10 +5,11 @@
  * [tokens, width] arrays.
  */
 import { join } from 'node:path';
-import type { Latent, TextContext } from '../../../pipeline/types.js';
+import type { Latent, StepInfo, TextContext } from '../../../pipeline/types.js';
 import { createSession, f32Tensor, type ort } from '../../../runtime/session.js';
 import { headDim, headFeatures, type WanDiTConfig } from './config.js';
 import { DiTInputError, DiTModelFolderError } from './errors.js';
+import { WHOLE, type BlockCall, type ForwardHooks, type PassState, type WholeBlockOutputs } from './hooks.js';
 import { STAGE } from './graphs/stages.js';
 import { readDiTManifest, type DiTManifest } from './manifest.js';
 import { gridTokens, patchGrid, patchify, unpatchify, type PatchGrid } from './patchify.js';
@@ -290,9 +291,14 @@ export class WanDiT {
 
   /** One dense block: x [n, D] -> block output. */
   async block(layer: number, x: Float32Array, e0: Float32Array, rope: RopeTables, kv: ContextKV): Promise<PostOutputs> {
+    return this.wholeBlock(layer, x, e0, rope, kv);
+  }
+
+  /** One dense block with every stage output (what hooks see). */
+  async wholeBlock(layer: number, x: Float32Array, e0: Float32Array, rope: RopeTables, kv: ContextKV): Promise<WholeBlockOutputs> {
     const { q, k, v } = await this.selfAttnQKV(layer, x, e0, rope);
     const ySa = await this.selfAttnOut(layer, await this.attention(q, k, v));
-    return this.post(layer, x, ySa, e0, kv);
+    return { ...(await this.post(layer, x, ySa, e0, kv)), q, k, v, ySa };
   }
 
   /** Head output [n, out_dim·pt·ph·pw], before unpatchify. */
@@ -309,13 +315,39 @@ export class WanDiT {
 
   // ---- whole passes ----
 
-  /** Dense forward pass with the per-prompt work already done (see `prepareText`). */
-  async forwardWithText(latent: Latent, timestep: number, text: TextState): Promise<Latent> {
+  /**
+   * The forward pass with the per-prompt work already done (see `prepareText`): the one
+   * block loop of the DiT. Without hooks it is the dense model; a cache method's hooks
+   * (see hooks.ts) decide per block whether to run it whole, on some token rows, or not.
+   */
+  async forwardWithText(latent: Latent, timestep: number, text: TextState, hooks?: ForwardHooks, info?: StepInfo): Promise<Latent> {
     const { patches, grid } = this.patchify(latent);
     const { e, e0 } = await this.embedTime(timestep);
     const rope = this.ropeTables(grid);
-    let x = await this.embedPatches(patches);
-    for (let l = 0; l < this.config.numLayers; l++) x = (await this.block(l, x, e0, rope, text.kv[l])).x;
+    const x0 = await this.embedPatches(patches);
+    let x = x0;
+    if (!hooks) {
+      for (let l = 0; l < this.config.numLayers; l++) x = (await this.block(l, x, e0, rope, text.kv[l])).x;
+    } else {
+      const pass: PassState = { info, grid, tokens: gridTokens(grid), e, e0, rope, x0, text };
+      const served = hooks.beginPass ? await hooks.beginPass(pass) : null;
+      if (served) x = served;
+      else
+        for (let l = 0; l < this.config.numLayers; l++) {
+          const call: BlockCall = { pass, layer: l, x, kv: text.kv[l] };
+          const d = hooks.decide ? await hooks.decide(call) : WHOLE;
+          if (d.kind === 'reuse') x = d.x;
+          else if (d.kind === 'rows') {
+            const ySa = await d.selfAttention();
+            x = d.merge(await this.post(l, gatherRows(x, this.config.dim, d.rows), ySa, e0, call.kv));
+          } else {
+            const out = await this.wholeBlock(l, x, e0, rope, call.kv);
+            await hooks.afterWhole?.(call, out);
+            x = out.x;
+          }
+        }
+      hooks.endPass?.(pass, x, served !== null);
+    }
     return this.unpatchify(await this.head(x, e), grid);
   }
 
