@@ -24,7 +24,7 @@ import { parseNpy } from '../src/io/npy.js';
 import { VaeChunkDecoder } from '../src/models/wan/vae/chunk-decoder.js';
 import { convertVaeCheckpoint } from '../src/models/wan/vae/convert.js';
 import { WanDiT } from '../src/models/wan/dit/runtime.js';
-import type { Latent, TextContext } from '../src/pipeline/types.js';
+import type { Latent, TextContext } from '../src/core/types.js';
 import { torchRandn } from '../src/sampling/noise.js';
 import type { SolverName } from '../src/sampling/schedule.js';
 import { latentFrames } from '../src/video/decode-stream.js';

@@ -16,8 +16,8 @@
 import { parseArgs } from 'node:util';
 import { DenseDiT } from '../src/models/wan/dit/dense.js';
 import { WanDiT } from '../src/models/wan/dit/runtime.js';
-import { denoise } from '../src/pipeline/denoise.js';
-import type { Latent, TextContext, VelocityModel } from '../src/pipeline/types.js';
+import { denoise } from '../src/sampling/denoise.js';
+import type { Latent, TextContext, VelocityModel } from '../src/core/types.js';
 import { SparseDiT } from '../src/sparsity/executor.js';
 import { generationFlops, levelFlops, type AttentionVariant, type FlopsShape } from '../src/sparsity/flops.js';
 import { priorCostTable, solveForBudget } from '../src/sparsity/learn.js';

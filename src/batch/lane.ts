@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AbortedError, RemoteError } from './errors.js';
 import type { FromThread, SerializedError, ToThread } from './lane-protocol.js';
-import type { BatchRunner, DenoisedJob, GenerateRequest, GenerateResult, Progress, RunOptions, RunnerSpec } from './types.js';
+import type { Renderer, DenoisedJob, GenerateRequest, GenerateResult, Progress, RunOptions, RunnerSpec } from './types.js';
 
 /** How long an aborted operation may take to notice its signal before the thread is terminated. */
 const ABORT_GRACE_MS = 1500;
@@ -38,7 +38,7 @@ function rebuild(error: SerializedError): Error {
   return new RemoteError(error.name, error.message, error.userFacing, error.stack);
 }
 
-export class Lane implements BatchRunner {
+export class Lane implements Renderer {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private dead: Error | undefined;

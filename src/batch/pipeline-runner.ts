@@ -4,7 +4,7 @@
  */
 import { Pipeline } from '../pipeline/generate.js';
 import { checkPipelineArg } from './pipeline-arg.js';
-import type { BatchRunner } from './types.js';
+import type { Renderer } from './types.js';
 
 export interface PipelineRunnerOptions {
   /** Pipeline name, converted model folder or definition file; the built-in demo when absent. */
@@ -13,7 +13,7 @@ export interface PipelineRunnerOptions {
   threads?: number;
 }
 
-export async function createRunner(options: PipelineRunnerOptions = {}): Promise<BatchRunner> {
+export async function createRunner(options: PipelineRunnerOptions = {}): Promise<Renderer> {
   checkPipelineArg(options.pipeline);
   return Pipeline.load(options.pipeline, options.threads === undefined ? {} : { threads: options.threads });
 }

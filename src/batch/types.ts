@@ -1,24 +1,19 @@
 /**
  * The slice of the generation API that batch rendering drives: the request, progress and result
- * types of `src/pipeline/generate.ts`, and the Pipeline's denoise/finish pair as an interface.
- * A `Pipeline` is a `BatchRunner` as it stands, and a test can supply a small runner that writes
- * real files without loading a model.
+ * types and the `Renderer` interface (src/core/renderer.ts), which a `Pipeline` implements and
+ * a test can supply without loading a model.
  */
-import type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, RunOptions } from '../pipeline/generate.js';
-import type { SolverName } from '../sampling/schedule.js';
+import type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, Renderer, RunOptions } from '../core/renderer.js';
+import type { SolverName } from '../core/types.js';
+import { SOLVER_NAMES } from '../sampling/solvers.js';
 import type { VideoFormat } from '../video/encode.js';
 
-export type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, RunOptions };
+export type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, Renderer, RunOptions };
 export type Solver = SolverName;
 export type OutputFormat = VideoFormat;
 
-/** What the batch engine needs from a pipeline: denoising and finishing as two separable halves. */
-export interface BatchRunner {
-  denoise(req: GenerateRequest, opts?: RunOptions): Promise<DenoisedJob>;
-  finish(job: DenoisedJob, opts?: RunOptions): Promise<GenerateResult>;
-  /** Frees the runner's sessions (Pipeline calls it release). */
-  release?(): Promise<void>;
-}
+/** @deprecated the old name of `Renderer` (src/core/renderer.ts). */
+export type BatchRunner = Renderer;
 
 /**
  * Where a lane thread gets its runner: an ES module exporting
@@ -36,5 +31,6 @@ export const REQUEST_KEYS = [
   'solver', 'schedule', 'budget', 'method', 'output', 'format', 'saveLatent', 'noise',
 ] as const satisfies readonly (keyof GenerateRequest)[];
 
-export const SOLVERS: readonly Solver[] = ['unipc', 'dpm++', 'euler'];
+/** From the solver registry (src/sampling/solvers.ts). */
+export const SOLVERS: readonly Solver[] = SOLVER_NAMES;
 export const FORMATS: readonly OutputFormat[] = ['mp4', 'webm', 'gif', 'png'];

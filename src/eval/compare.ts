@@ -15,12 +15,12 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { slugify } from '../batch/naming.js';
-import type { BatchRunner, DenoisedJob, GenerateRequest, GenerateResult } from '../batch/types.js';
+import type { Renderer, DenoisedJob, GenerateRequest, GenerateResult } from '../batch/types.js';
 import { isSparsityMethod, type SparsityMethod } from '../sparsity/methods/index.js';
 import { loadSchedule } from '../sparsity/schedule.js';
 import { readVideoFrames } from '../video/probe.js';
 import { withRenderer, type RendererChoice } from './renderer.js';
-import { latentRelativeL2, mean, psnr, ssim, temporalFlickering, type Clip } from './metrics.js';
+import { latentRelativeL2, mean, psnr, ssim, temporalFlickering, type Clip } from '../video/metrics.js';
 import type { RenderSettings } from './run.js';
 import { planJobs, type EvalJob, type SeedRule } from './vbench.js';
 
@@ -50,7 +50,7 @@ export interface QualityGate {
   minSsim?: number;
 }
 
-/** Renders every video in this process: `runner` (a loaded `Pipeline`, any BatchRunner), else the pipeline named by `pipeline`. */
+/** Renders every video in this process: `runner` (a loaded `Pipeline`, any Renderer), else the pipeline named by `pipeline`. */
 export interface CompareOptions extends RendererChoice {
   prompts: string[];
   /** Videos per prompt (default 1). */
@@ -176,7 +176,7 @@ interface Rendered {
   flopsRatio: number;
 }
 
-async function renderOne(o: CompareOptions, runner: BatchRunner, request: GenerateRequest, dir: string, fileName: string): Promise<Rendered> {
+async function renderOne(o: CompareOptions, runner: Renderer, request: GenerateRequest, dir: string, fileName: string): Promise<Rendered> {
   const videos = path.join(dir, 'videos');
   const sidecars = path.join(dir, 'sidecars');
   await mkdir(videos, { recursive: true });
@@ -225,7 +225,7 @@ export async function compare(o: CompareOptions): Promise<CompareResult> {
   return withRenderer(o, (runner) => compareWith(runner, o));
 }
 
-async function compareWith(runner: BatchRunner, o: CompareOptions): Promise<CompareResult> {
+async function compareWith(runner: Renderer, o: CompareOptions): Promise<CompareResult> {
   const outDir = path.resolve(o.outDir);
   const work = path.join(outDir, '.work');
   await mkdir(work, { recursive: true });

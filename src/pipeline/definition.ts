@@ -7,7 +7,8 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SolverName } from '../sampling/schedule.js';
+import type { SolverName } from '../core/types.js';
+import { isSolverName, SOLVER_NAMES } from '../sampling/solvers.js';
 
 export const PIPELINE_FORMAT = 'diffsparse/pipeline';
 export const PIPELINE_VERSION = 1;
@@ -107,7 +108,7 @@ function validate(value: unknown, file: string): PipelineDefinition {
   for (const key of ['width', 'height', 'frames', 'steps', 'shift', 'guidance', 'fps'] as const) {
     if (typeof d[key] !== 'number' || !Number.isFinite(d[key])) fail(`defaults.${key} must be a number`);
   }
-  if (!['unipc', 'dpm++', 'euler'].includes(d.solver)) fail(`defaults.solver must be unipc, dpm++ or euler`);
+  if (typeof d.solver !== 'string' || !isSolverName(d.solver)) fail(`defaults.solver must be one of ${SOLVER_NAMES.join(', ')}`);
   if (typeof d.negativePrompt !== 'string') fail('defaults.negativePrompt must be a string');
   return def as PipelineDefinition;
 }

@@ -17,70 +17,14 @@ import { decodeStreamInWorker } from '../video/worker-decode-stream.js';
 import { latentFrames, videoFrameCount } from '../video/decode-stream.js';
 import { encodeChunks, formatOf, type VideoFormat } from '../video/encode.js';
 import type { DecodedChunk } from '../models/wan/vae/chunk-decoder.js';
-import { denoise } from './denoise.js';
+import { denoise } from '../sampling/denoise.js';
 import { readLatentNpy, writeLatentNpy } from './latent-file.js';
 import { resolvePipeline, type ResolvedPipeline } from './definition.js';
-import { sparseModelFor, type SparsityRequest } from './sparse-model.js';
-import type { Latent, VelocityModel } from './types.js';
+import { sparseModelFor } from './sparse-model.js';
+import type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions } from '../core/renderer.js';
 
-export interface GenerateRequest extends SparsityRequest {
-  prompt: string;
-  negativePrompt?: string;
-  width?: number;
-  height?: number;
-  /** Video frames; must be 4k+1 (the VAE's temporal stride). */
-  frames?: number;
-  steps?: number;
-  shift?: number;
-  guidance?: number;
-  /** 32-bit seed; a random one is drawn (and reported) when absent. */
-  seed?: number;
-  solver?: SolverName;
-  output: string;
-  format?: VideoFormat;
-  fps?: number;
-  /** Also write the final latent as `<output>.latent.npy`. */
-  saveLatent?: boolean;
-  /** Start from this noise (.npy, C×F×H×W) instead of seeded noise. */
-  noise?: string;
-}
-
-/** A request with every default filled in. */
-export type ResolvedRequest = Required<Omit<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'format'>> &
-  Pick<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method'> & { format: VideoFormat };
-
-export type Phase = 'encode-text' | 'denoise' | 'decode' | 'encode-video';
-
-export interface Progress {
-  phase: Phase;
-  done: number;
-  total: number;
-}
-
-export interface RunOptions {
-  onProgress?: (p: Progress) => void;
-  /** Sees the latent after every denoising step (read-only: the loop reuses it). */
-  onStep?: (latent: Float32Array, step: number) => void;
-  signal?: AbortSignal;
-}
-
-export interface DenoisedJob {
-  request: ResolvedRequest;
-  latent: Latent;
-  timings: Record<string, number>;
-  /** FLOPs of the DiT run relative to dense (1 for dense). */
-  flopsRatio: number;
-}
-
-export interface GenerateResult {
-  output: string;
-  sidecar: string | null;
-  latent: string | null;
-  seed: number;
-  frames: number;
-  timings: Record<string, number>;
-  flopsRatio: number;
-}
+export type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions };
+import type { Latent, VelocityModel } from '../core/types.js';
 
 export class GenerateRequestError extends Error {
   override name = 'GenerateRequestError';

@@ -5,12 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../batch/errors.js';
-import type { Solver } from '../batch/types.js';
+import { UserError } from '../core/errors.js';
+import type { SolverName as Solver } from '../core/types.js';
 import { WanDiT } from '../models/wan/dit/runtime.js';
 import { VAE_MANIFEST_FILE, type VaeDecoderManifest } from '../models/wan/vae/convert.js';
 import { resolvePipeline } from './definition.js';
-import type { Latent, TextContext } from './types.js';
+import type { Latent, TextContext } from '../core/types.js';
 import { torchRandn } from '../sampling/noise.js';
 import type { AttentionVariant, FlopsShape } from '../sparsity/flops.js';
 import { learnSchedule, solveSchedule, sparseRunner, type CostTable, type LearnCase, type LearnedSchedule, type Sampling } from '../sparsity/learn.js';

@@ -11,18 +11,10 @@ import { generationFlops } from '../sparsity/flops.js';
 import { cacheMethod, SPARSITY_METHODS, type SparsityMethod } from '../sparsity/methods/index.js';
 import { flopsShapeFor } from '../sparsity/modelInfo.js';
 import type { ResolvedPipeline } from './definition.js';
-import type { Latent, VelocityModel } from './types.js';
+import type { SparsityRequest } from '../core/renderer.js';
+import type { Latent, VelocityModel } from '../core/types.js';
 
-export { SPARSITY_METHODS, SparsityRequestError, type SparsityMethod };
-
-export interface SparsityRequest {
-  /** A schedule file, or the name of a schedule shipped with the pipeline. */
-  schedule?: string;
-  /** Target generation FLOPs as a fraction of dense, in (0, 1]. */
-  budget?: number;
-  /** How to meet `budget`: a shipped learned schedule (default) or a peer baseline. */
-  method?: SparsityMethod;
-}
+export { SPARSITY_METHODS, SparsityRequestError, type SparsityMethod, type SparsityRequest };
 
 export interface SparseChoice {
   model: VelocityModel;

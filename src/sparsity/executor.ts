@@ -25,7 +25,7 @@ import { DiTVelocityModel } from '../models/wan/dit/dense.js';
 import type { BlockCall, BlockDecision, ForwardHooks, PassState, WholeBlockOutputs } from '../models/wan/dit/hooks.js';
 import { gatherRows, scatterRows } from '../models/wan/dit/rows.js';
 import type { WanDiT } from '../models/wan/dit/runtime.js';
-import type { GuidanceBranch, Latent, StepInfo, TextContext, VelocityModel } from '../pipeline/types.js';
+import type { GuidanceBranch, Latent, StepInfo, TextContext, VelocityModel } from '../core/types.js';
 import { AttentionInfluence } from './attentionScore.js';
 import { TokenCache, type CachePrecision, type LayerCache } from './cache.js';
 import { SparseShapeError } from './errors.js';

@@ -4,7 +4,7 @@
  * of the decoded videos. The metric definitions live in `src/eval/metrics.ts`; this file
  * adapts the decoder's planar output to them.
  */
-import { latentRelativeL2, psnr, ssim, type Clip } from '../eval/metrics.js';
+import { latentRelativeL2, psnr, ssim, type Clip } from '../video/metrics.js';
 
 export interface Video {
   /** Planar (3, frames, height, width), values in [-1, 1] (clamped when read). */

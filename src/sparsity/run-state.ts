@@ -5,7 +5,7 @@
  */
 import type { PassState } from '../models/wan/dit/hooks.js';
 import type { WanDiT } from '../models/wan/dit/runtime.js';
-import type { GuidanceBranch, StepInfo } from '../pipeline/types.js';
+import type { GuidanceBranch, StepInfo } from '../core/types.js';
 import type { TokenCache, CachePrecision } from './cache.js';
 import { SparseShapeError } from './errors.js';
 import type { AttentionVariant } from './flops.js';

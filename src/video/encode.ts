@@ -24,7 +24,9 @@ import {
 import { resolveFfmpeg } from './ffmpeg-binary.js';
 import { planarToRgb24 } from './pixels.js';
 
-export type VideoFormat = 'mp4' | 'webm' | 'gif' | 'png';
+import type { VideoFormat } from '../core/types.js';
+
+export type { VideoFormat };
 
 /** Wan2.1's `sample_fps`. */
 export const DEFAULT_FPS = 16;

@@ -10,7 +10,7 @@ import { loadSchedule } from '../../src/sparsity/schedule.js';
 import { modelFingerprint } from '../../src/sparsity/modelInfo.js';
 import { planFromSchedule } from '../../src/sparsity/executor.js';
 import { tokenScores, topK } from '../../src/sparsity/scores.js';
-import type { Latent } from '../../src/pipeline/types.js';
+import type { Latent } from '../../src/core/types.js';
 import { generate, loadF32, maxAbsDiff, tinySetup, type TinySetup } from './helpers.js';
 
 let s: TinySetup;

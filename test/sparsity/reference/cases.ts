@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DenseDiT } from '../../../src/models/wan/dit/dense.js';
-import type { VelocityModel } from '../../../src/pipeline/types.js';
+import type { VelocityModel } from '../../../src/core/types.js';
 import { SparseDiT, type SparsePlan } from '../../../src/sparsity/executor.js';
 import { CACHE_METHODS, type MethodRequest } from '../../../src/sparsity/methods/index.js';
 import { flopsShapeFor } from '../../../src/sparsity/modelInfo.js';

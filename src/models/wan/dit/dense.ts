@@ -5,7 +5,7 @@
  * across steps (the buffer is the key: pass the same TextContext object each step, and do
  * not change its contents in place).
  */
-import type { Latent, StepInfo, TextContext, VelocityModel } from '../../../pipeline/types.js';
+import type { Latent, StepInfo, TextContext, VelocityModel } from '../../../core/types.js';
 import type { ForwardHooks } from './hooks.js';
 import type { TextState, WanDiT } from './runtime.js';
 

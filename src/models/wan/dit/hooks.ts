@@ -5,7 +5,7 @@
  * hook supplies the block output), or to run it on a subset of token rows; it sees every
  * whole block's inputs and stage outputs. Dense generation is the loop with no hooks.
  */
-import type { StepInfo } from '../../../pipeline/types.js';
+import type { StepInfo } from '../../../core/types.js';
 import type { PatchGrid } from './patchify.js';
 import type { RopeTables } from './rope.js';
 import type { ContextKV, PostOutputs, QKV, TextState } from './runtime.js';

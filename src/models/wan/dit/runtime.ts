@@ -5,7 +5,7 @@
  * [tokens, width] arrays.
  */
 import { join } from 'node:path';
-import type { Latent, StepInfo, TextContext } from '../../../pipeline/types.js';
+import type { Latent, StepInfo, TextContext } from '../../../core/types.js';
 import { createSession, f32Tensor, type ort } from '../../../runtime/session.js';
 import { headDim, headFeatures, type WanDiTConfig } from './config.js';
 import { DiTInputError, DiTModelFolderError } from './errors.js';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSession, i64Tensor, type ort, type SessionOptions } from '../../../runtime/session.js';
-import type { TextContext } from '../../../pipeline/types.js';
+import type { TextContext } from '../../../core/types.js';
 import { T5_FILES, type T5ModelManifest } from './convert.js';
 import { T5_INPUTS, T5_OUTPUT } from './graph.js';
 import type { T5EncoderConfig } from './config.js';

@@ -1,0 +1,4 @@
+/** The bottom layer: shared types, error base classes and the renderer interface. */
+export * from './types.js';
+export * from './errors.js';
+export type * from './renderer.js';
