@@ -3,6 +3,7 @@
  * their own thread, because a Pipeline holds onnxruntime sessions that stay with one thread.
  */
 import { Pipeline } from '../pipeline/generate.js';
+import type { ExecutionProvider } from '../runtime/session.js';
 import { checkPipelineArg } from './pipeline-arg.js';
 import type { Renderer } from './types.js';
 
@@ -11,9 +12,11 @@ export interface PipelineRunnerOptions {
   pipeline?: string;
   /** onnxruntime intra-op threads for this lane's sessions. */
   threads?: number;
+  /** Execution providers (default the pipeline's, else cpu). */
+  providers?: ExecutionProvider[];
 }
 
 export async function createRunner(options: PipelineRunnerOptions = {}): Promise<Renderer> {
   checkPipelineArg(options.pipeline);
-  return Pipeline.load(options.pipeline, options.threads === undefined ? {} : { threads: options.threads });
+  return Pipeline.load(options.pipeline, { ...(options.threads !== undefined && { threads: options.threads }), ...(options.providers !== undefined && { providers: options.providers }) });
 }

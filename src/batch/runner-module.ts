@@ -2,12 +2,13 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RunnerLoadError } from './errors.js';
+import type { PipelineRunnerOptions } from './pipeline-runner.js';
 import type { Renderer, RunnerSpec } from './types.js';
 
 /** The runner that renders with the real pipeline (see pipeline-runner.ts). */
-export function defaultRunnerSpec(options: { pipeline?: string; threads?: number } = {}): RunnerSpec {
+export function defaultRunnerSpec(options: PipelineRunnerOptions = {}): RunnerSpec {
   const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return { module: new URL(`./pipeline-runner${extension}`, import.meta.url).href, options };
+  return { module: new URL(`./pipeline-runner${extension}`, import.meta.url).href, options: { ...options } };
 }
 
 /** A module specifier as a URL: file paths are taken relative to the working directory. */

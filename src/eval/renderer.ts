@@ -5,6 +5,7 @@
  */
 import { createRunner } from '../batch/pipeline-runner.js';
 import type { Renderer } from '../batch/types.js';
+import type { ExecutionProvider } from '../runtime/session.js';
 
 export interface RendererChoice {
   /** A renderer already loaded; the caller keeps ownership (it is not closed here). */
@@ -13,6 +14,8 @@ export interface RendererChoice {
   pipeline?: string;
   /** onnxruntime intra-op threads when the pipeline is loaded here. */
   threads?: number;
+  /** Execution providers when the pipeline is loaded here (default cpu). */
+  providers?: ExecutionProvider[];
 }
 
 /** Runs `body` with a renderer, closing it afterwards when it was loaded here. */
@@ -21,6 +24,7 @@ export async function withRenderer<T>(choice: RendererChoice, body: (runner: Ren
   const runner = await createRunner({
     ...(choice.pipeline !== undefined ? { pipeline: choice.pipeline } : {}),
     ...(choice.threads !== undefined ? { threads: choice.threads } : {}),
+    ...(choice.providers !== undefined ? { providers: choice.providers } : {}),
   });
   try {
     return await body(runner);

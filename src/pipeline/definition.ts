@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SolverName } from '../core/types.js';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../runtime/session.js';
 import { isSolverName, SOLVER_NAMES } from '../sampling/solvers.js';
 
 export const PIPELINE_FORMAT = 'diffsparse/pipeline';
@@ -37,6 +38,8 @@ export interface PipelineDefinition {
   defaults: PipelineDefaults;
   /** Sparsity schedules shipped for this pipeline, by name, relative to the definition file. */
   schedules?: Record<string, string>;
+  /** Execution providers to run on unless the caller picks others (default ['cpu']). */
+  providers?: ExecutionProvider[];
 }
 
 /** A definition with its model paths made absolute. */
@@ -110,5 +113,6 @@ function validate(value: unknown, file: string): PipelineDefinition {
   }
   if (typeof d.solver !== 'string' || !isSolverName(d.solver)) fail(`defaults.solver must be one of ${SOLVER_NAMES.join(', ')}`);
   if (typeof d.negativePrompt !== 'string') fail('defaults.negativePrompt must be a string');
+  if (def.providers !== undefined && !(Array.isArray(def.providers) && def.providers.length > 0 && def.providers.every((p) => (EXECUTION_PROVIDERS as readonly string[]).includes(p)))) fail(`providers must be a non-empty list of ${EXECUTION_PROVIDERS.join(', ')}`);
   return def as PipelineDefinition;
 }

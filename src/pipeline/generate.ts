@@ -12,6 +12,7 @@ import { WanDiT } from '../models/wan/dit/runtime.js';
 import { DenseDiT } from '../models/wan/dit/dense.js';
 import { VAE_MANIFEST_FILE, type VaeDecoderManifest } from '../models/wan/vae/convert.js';
 import type { SolverName } from '../sampling/schedule.js';
+import { checkProviders, type ExecutionProvider } from '../runtime/session.js';
 import { TextEncoder } from '../text/context.js';
 import { decodeStreamInWorker } from '../video/worker-decode-stream.js';
 import { latentFrames, videoFrameCount } from '../video/decode-stream.js';
@@ -40,6 +41,8 @@ export class GenerationAbortedError extends Error {
 export interface PipelineLoadOptions {
   /** Intra-op threads for each onnxruntime session (default 2). */
   threads?: number;
+  /** Execution providers of every session (default: the definition's `providers`, else ['cpu']). */
+  providers?: readonly ExecutionProvider[];
 }
 
 export class Pipeline {
@@ -49,19 +52,21 @@ export class Pipeline {
     readonly text: TextEncoder,
     readonly vae: VaeDecoderManifest,
     private readonly threads: number,
+    readonly providers: readonly ExecutionProvider[],
   ) {}
 
   /** Loads a pipeline: a built-in name (default `wan-demo`), a converted model folder, or a definition file. */
   static async load(pipeline?: string, options: PipelineLoadOptions = {}): Promise<Pipeline> {
     const definition = resolvePipeline(pipeline);
     const threads = options.threads ?? 2;
+    const providers = checkProviders(options.providers ?? definition.providers ?? ['cpu']);
     const vae = JSON.parse(readFileSync(join(definition.models.vae, VAE_MANIFEST_FILE), 'utf8')) as VaeDecoderManifest;
-    const text = await TextEncoder.load(definition.models.text, { intraOpThreads: threads });
-    const dit = await WanDiT.load(definition.models.dit, { intraOpThreads: threads });
+    const text = await TextEncoder.load(definition.models.text, { intraOpThreads: threads, providers });
+    const dit = await WanDiT.load(definition.models.dit, { intraOpThreads: threads, providers });
     if (text.encoder.config.dim !== dit.config.textDim) {
       throw new GenerateRequestError(`pipeline ${definition.name}: the text encoder's width ${text.encoder.config.dim} does not match the DiT's text_dim ${dit.config.textDim}; the model folders come from different models`);
     }
-    return new Pipeline(definition, dit, text, vae, threads);
+    return new Pipeline(definition, dit, text, vae, threads, providers);
   }
 
   async release(): Promise<void> {
@@ -161,7 +166,7 @@ export class Pipeline {
     const timings = { ...job.timings };
     const totalFrames = videoFrameCount(latent.shape[1], this.vae.config.temporalScale);
     const t0 = performance.now();
-    const chunks = decodeStreamInWorker(this.definition.models.vae, latentFrames(latent), { height: latent.shape[2], width: latent.shape[3] }, { intraOpThreads: this.threads });
+    const chunks = decodeStreamInWorker(this.definition.models.vae, latentFrames(latent), { height: latent.shape[2], width: latent.shape[3] }, { intraOpThreads: this.threads, providers: this.providers });
     const result = await encodeChunks(withProgress(chunks, totalFrames, onProgress, signal), {
       output: r.output,
       format: r.format,

@@ -16,7 +16,7 @@ if (!port) throw new Error('decode-worker must run in a worker thread');
 const init = workerData as DecodeWorkerInit;
 
 async function main(): Promise<void> {
-  const decoder = await VaeChunkDecoder.load(init.modelDir, { intraOpThreads: init.intraOpThreads });
+  const decoder = await VaeChunkDecoder.load(init.modelDir, { intraOpThreads: init.intraOpThreads, providers: init.providers });
   const layout: TileLayout | null = init.tiling ? planTiles(init.size, init.tiling) : null;
   const tiled = layout !== null && layout.tiles.length > 1;
   const states: VaeDecodeState[] = tiled ? layout.tiles.map(() => decoder.open()) : [decoder.open()];

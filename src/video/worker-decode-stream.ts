@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DecodedChunk } from '../models/wan/vae/chunk-decoder.js';
+import type { ExecutionProvider } from '../runtime/session.js';
 import type { LatentFrameSize, LatentFrames } from './decode-stream.js';
 import type { TilingOptions } from './tiling.js';
 import type { DecodeWorkerInit, WorkerReply } from './worker-protocol.js';
@@ -19,6 +20,8 @@ export interface WorkerDecodeOptions {
   tiling?: TilingOptions;
   /** onnxruntime threads inside the worker (default 2). */
   intraOpThreads?: number;
+  /** Execution providers of the decoder sessions (default ['cpu']). */
+  providers?: readonly ExecutionProvider[];
 }
 
 function startWorker(init: DecodeWorkerInit): Worker {
@@ -57,7 +60,7 @@ async function* toAsync(frames: LatentFrames): AsyncGenerator<Float32Array> {
 }
 
 export async function* decodeStreamInWorker(modelDir: string, frames: LatentFrames, size: LatentFrameSize, options: WorkerDecodeOptions = {}): AsyncGenerator<DecodedChunk> {
-  const worker = startWorker({ modelDir, size, tiling: options.tiling, intraOpThreads: options.intraOpThreads });
+  const worker = startWorker({ modelDir, size, tiling: options.tiling, intraOpThreads: options.intraOpThreads, providers: options.providers });
   const inbox = new Inbox();
   let finished = false;
   worker.on('message', (m: WorkerReply) => inbox.push(m));

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Latent, StepInfo, TextContext } from '../../../core/types.js';
-import { createSession, f32Tensor, type ort } from '../../../runtime/session.js';
+import { createSession, f32Tensor, type ExecutionProvider, type Session, type Tensor } from '../../../runtime/session.js';
 import { headDim, headFeatures, type WanDiTConfig } from './config.js';
 import { DiTInputError, DiTModelFolderError } from './errors.js';
 import { WHOLE, type BlockCall, type ForwardHooks, type PassState, type WholeBlockOutputs } from './hooks.js';
@@ -33,6 +33,8 @@ export interface WanDiTLoadOptions {
    * intermediates (the FFN's [rows, ffn_dim] above all) stay bounded. Default 4096.
    */
   rowChunk?: number;
+  /** Execution providers of the stage sessions (default ['cpu']; see src/runtime/session.ts). */
+  providers?: readonly ExecutionProvider[];
 }
 
 export interface TimeEmbedding {
@@ -80,7 +82,7 @@ export class WanDiT {
   private constructor(
     readonly modelDir: string,
     readonly manifest: DiTManifest,
-    private readonly sessions: Map<string, ort.InferenceSession>,
+    private readonly sessions: Map<string, Session>,
     private readonly options: WanDiTLoadOptions,
   ) {
     this.config = manifest.config;
@@ -90,10 +92,10 @@ export class WanDiT {
   /** Opens a converted folder (see `convertCheckpoint`) and creates every stage session. */
   static async load(modelDir: string, options: WanDiTLoadOptions = {}): Promise<WanDiT> {
     const manifest = readDiTManifest(modelDir);
-    const sessions = new Map<string, ort.InferenceSession>();
+    const sessions = new Map<string, Session>();
     try {
       for (const [stage, entry] of Object.entries(manifest.stages))
-        sessions.set(stage, await createSession(join(modelDir, entry.file), { intraOpThreads: options.intraOpThreads, mmapWeights: options.mmapWeights }));
+        sessions.set(stage, await createSession(join(modelDir, entry.file), { intraOpThreads: options.intraOpThreads, mmapWeights: options.mmapWeights, providers: options.providers }));
     } catch (e) {
       for (const s of sessions.values()) await s.release();
       throw e;
@@ -106,13 +108,13 @@ export class WanDiT {
     this.sessions.clear();
   }
 
-  private session(stage: string): ort.InferenceSession {
+  private session(stage: string): Session {
     const s = this.sessions.get(stage);
     if (!s) throw new DiTModelFolderError(`${this.modelDir}: stage ${stage} is not in the converted folder; convert the checkpoint again`);
     return s;
   }
 
-  private async run(stage: string, feeds: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
+  private async run(stage: string, feeds: Record<string, Tensor>): Promise<Record<string, Float32Array>> {
     const out = await this.session(stage).run(feeds);
     const result: Record<string, Float32Array> = {};
     for (const [name, t] of Object.entries(out)) {
@@ -126,10 +128,10 @@ export class WanDiT {
    * Runs a row-wise stage over row chunks: `rowInputs` are [n, width] matrices split by
    * rows, `shared` tensors go to every call, outputs are stitched back to n rows.
    */
-  private async runRows(stage: string, n: number, rowInputs: Record<string, { data: Float32Array; width: number }>, shared: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
+  private async runRows(stage: string, n: number, rowInputs: Record<string, { data: Float32Array; width: number }>, shared: Record<string, Tensor>): Promise<Record<string, Float32Array>> {
     const chunk = this.options.rowChunk ?? DEFAULT_ROW_CHUNK;
-    const slice = (start: number, end: number): Record<string, ort.Tensor> => {
-      const feeds: Record<string, ort.Tensor> = { ...shared };
+    const slice = (start: number, end: number): Record<string, Tensor> => {
+      const feeds: Record<string, Tensor> = { ...shared };
       for (const [name, { data, width }] of Object.entries(rowInputs)) feeds[name] = f32Tensor(data.subarray(start * width, end * width), [1, end - start, width]);
       return feeds;
     };
