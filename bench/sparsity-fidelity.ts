@@ -141,11 +141,11 @@ async function evaluate(budget: number, method: string, plan: SparsePlan, ratio:
   let psnr = 0;
   let ssim = 0;
   for (let i = 0; i < outs.length; i++) {
-    relL2 += relativeL2(outs[i], denseLatents[i]) / outs.length;
+    relL2 += relativeL2(denseLatents[i], outs[i]) / outs.length;
     const v = await decode(outs[i]);
     if (v && denseVideos[i]) {
-      psnr += videoPsnr(v, denseVideos[i]!) / outs.length;
-      ssim += videoSsim(v, denseVideos[i]!) / outs.length;
+      psnr += videoPsnr(denseVideos[i]!, v) / outs.length;
+      ssim += videoSsim(denseVideos[i]!, v) / outs.length;
     }
   }
   const result = { budget, method, ratio, relL2, psnr: vae ? psnr : null, ssim: vae ? ssim : null, seconds };

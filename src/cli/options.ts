@@ -23,8 +23,8 @@ export function addRunnerOptions(command: Command): Command {
     .option('--pipeline <name|folder>', 'pipeline name or converted model folder (default: the built-in demo model)')
     .option('--threads <n>', 'onnxruntime threads per model lane', positiveInt)
     .option('--device <list>', `onnxruntime execution providers, comma-separated in order of preference: ${EXECUTION_PROVIDERS.join(', ')} (default cpu)`, deviceList)
-    .addOption(new Option('--runner <module>', 'ES module exporting createRunner(options) to render with instead of the pipeline').hideHelp())
-    .addOption(new Option('--runner-options <json>', 'JSON options passed to --runner').argParser(jsonObject).hideHelp());
+    .option('--runner <module>', 'render with a custom Renderer: an ES module exporting createRunner(options) (src/core/renderer.ts), instead of the pipeline')
+    .addOption(new Option('--runner-options <json>', 'JSON options passed to --runner\'s createRunner').argParser(jsonObject));
 }
 
 /** The runner the flags select; a missing model folder fails here, before any thread starts. */

@@ -176,7 +176,7 @@ interface Rendered {
   flopsRatio: number;
 }
 
-async function renderOne(o: CompareOptions, runner: Renderer, request: GenerateRequest, dir: string, fileName: string): Promise<Rendered> {
+async function renderVideo(o: CompareOptions, runner: Renderer, request: GenerateRequest, dir: string, fileName: string): Promise<Rendered> {
   const videos = path.join(dir, 'videos');
   const sidecars = path.join(dir, 'sidecars');
   await mkdir(videos, { recursive: true });
@@ -250,7 +250,7 @@ async function compareWith(runner: Renderer, o: CompareOptions): Promise<Compare
   };
 
   if (o.warmup) {
-    await renderOne(o, runner, request(jobs[0]!, null, 'warmup'), path.join(work, 'warmup'), 'warmup.mp4');
+    await renderVideo(o, runner, request(jobs[0]!, null, 'warmup'), path.join(work, 'warmup'), 'warmup.mp4');
     await rm(path.join(work, 'warmup'), { recursive: true, force: true });
   }
 
@@ -263,7 +263,7 @@ async function compareWith(runner: Renderer, o: CompareOptions): Promise<Compare
   let done = 0;
   for (const [j, job] of jobs.entries()) {
     o.onEvent?.({ type: 'render', side: 'dense', job, done: done++, total });
-    const dense = await renderOne(o, runner, request(job, null, `dense-${j}`), path.join(outDir, 'dense'), job.fileName);
+    const dense = await renderVideo(o, runner, request(job, null, `dense-${j}`), path.join(outDir, 'dense'), job.fileName);
     denseWall += dense.wallMs;
     denseDenoise += dense.denoiseMs;
     const denseClip = await decode(dense.file);
@@ -272,7 +272,7 @@ async function compareWith(runner: Renderer, o: CompareOptions): Promise<Compare
     if (j === 0) frames.dense = await writeFramePng(denseClip, path.join(outDir, 'frames', 'dense.png'));
     for (const [i, v] of o.variants.entries()) {
       o.onEvent?.({ type: 'render', side: labels[i]!, job, done: done++, total });
-      const acc = await renderOne(o, runner, request(job, v, `${slugs[i]}-${j}`), path.join(outDir, slugs[i]!), job.fileName);
+      const acc = await renderVideo(o, runner, request(job, v, `${slugs[i]}-${j}`), path.join(outDir, slugs[i]!), job.fileName);
       const clip = await decode(acc.file);
       const p = psnr(denseClip, clip);
       const s = ssim(denseClip, clip);

@@ -35,5 +35,5 @@ export async function sparseModelFor(dit: WanDiT, r: SparsityRequest & { steps: 
   });
   if (!made) return null;
   const flopsRatio = generationFlops(flops, made.plan.table, made.plan.attention).ratio;
-  return { model: await SparseDiT.create(dit, made.plan), flopsRatio, description: made.description };
+  return { model: await SparseDiT.create(dit, made.plan, made.hooks ? { hooks: made.hooks } : {}), flopsRatio, description: made.description };
 }

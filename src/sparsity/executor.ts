@@ -50,7 +50,7 @@ export class SparseDiT implements VelocityModel, SparseRunState {
   ) {
     const c = dit.config;
     this.cache = new TokenCache({ grid: { frames: 1, height: 1, width: 1 }, dim: c.dim, layers: c.numLayers, precision: options.precision, keepKv: plan.attention === 'cached-kv' });
-    const hooks = plan.reuse === 'stack-residual' ? new StackResidualHooks(this) : new TokenReuseHooks(this, readBlockModulations(dit), influence, options.scoreWeights ?? { ...DEFAULT_SCORE_WEIGHTS });
+    const hooks = options.hooks ? options.hooks(this) : plan.reuse === 'stack-residual' ? new StackResidualHooks(this) : new TokenReuseHooks(this, readBlockModulations(dit), influence, options.scoreWeights ?? { ...DEFAULT_SCORE_WEIGHTS });
     this.model = new DiTVelocityModel(dit, hooks);
   }
 
@@ -62,7 +62,7 @@ export class SparseDiT implements VelocityModel, SparseRunState {
     });
     const weights = options.scoreWeights ?? DEFAULT_SCORE_WEIGHTS;
     const queries = options.attentionQueries ?? 256;
-    const influence = plan.reuse !== 'stack-residual' && weights.attention !== 0 && queries > 0 ? await AttentionInfluence.create(dit.config.dim, dit.config.numHeads, queries) : null;
+    const influence = !options.hooks && plan.reuse !== 'stack-residual' && weights.attention !== 0 && queries > 0 ? await AttentionInfluence.create(dit.config.dim, dit.config.numHeads, queries) : null;
     return new SparseDiT(dit, plan, influence, options);
   }
 

@@ -3,7 +3,7 @@
  * plan (levels per step and layer, attention variant, reuse mode), the statistics, and the
  * token cache.
  */
-import type { PassState } from '../models/wan/dit/hooks.js';
+import type { ForwardHooks, PassState } from '../models/wan/dit/hooks.js';
 import type { WanDiT } from '../models/wan/dit/runtime.js';
 import type { GuidanceBranch, StepInfo } from '../core/types.js';
 import type { TokenCache, CachePrecision } from './cache.js';
@@ -34,6 +34,8 @@ export interface SparseDiTOptions {
   scoreWeights?: ScoreWeights;
   /** Query rows sampled for the attention-influence signal (default 256). */
   attentionQueries?: number;
+  /** The hooks to run instead of the ones of the plan's reuse mode (a method with its own per-block logic). */
+  hooks?: (run: SparseRunState) => ForwardHooks;
 }
 
 export interface SparseStats {

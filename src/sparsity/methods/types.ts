@@ -5,7 +5,8 @@
  * names, help and plans from there.
  */
 import type { AttentionVariant, FlopsShape } from '../flops.js';
-import type { SparsePlan } from '../run-state.js';
+import type { ForwardHooks } from '../../models/wan/dit/hooks.js';
+import type { SparsePlan, SparseRunState } from '../run-state.js';
 import type { ReuseMode } from '../schedule.js';
 
 /** A user's sparsity request, with what the method needs to know about the model and pipeline. */
@@ -30,6 +31,11 @@ export interface MethodRequest {
 export interface MethodPlan {
   plan: SparsePlan;
   description: string;
+  /**
+   * The method's own hooks on the DiT's block loop, for per-block logic a level table cannot
+   * express; absent, the executor runs the plan's reuse mode (token cache or stack residual).
+   */
+  hooks?: (run: SparseRunState) => ForwardHooks;
 }
 
 export interface BaselineProblem {
