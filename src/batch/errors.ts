@@ -40,10 +40,6 @@ export class RunnerLoadError extends UserError {
   override readonly name: string = 'RunnerLoadError';
 }
 
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortedError();
-}
-
 const BUG_ERROR_NAMES = new Set([
   'Error', 'TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'URIError',
   'AggregateError', 'AssertionError', 'InternalError',

@@ -8,11 +8,14 @@ export function positiveInt(value: string): number {
   return n;
 }
 
-export function seedValue(value: string): number {
+export function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('must be a non-negative integer.');
   return n;
 }
+
+/** A seed: any non-negative integer. */
+export const seedValue = nonNegativeInt;
 
 export function number(value: string): number {
   const n = Number(value);

@@ -6,11 +6,10 @@
  * decoding with the next job's denoising.
  */
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { WanDiT } from '../models/wan/dit/runtime.js';
 import { DenseDiT } from '../models/wan/dit/dense.js';
-import { VAE_MANIFEST_FILE, type VaeDecoderManifest } from '../models/wan/vae/convert.js';
+import { readVaeManifest } from '../models/wan/vae/chunk-decoder.js';
+import type { VaeDecoderManifest } from '../models/wan/vae/convert.js';
 import type { SolverName } from '../sampling/schedule.js';
 import { checkProviders, type ExecutionProvider } from '../runtime/session.js';
 import { TextEncoder } from '../text/context.js';
@@ -60,7 +59,7 @@ export class Pipeline {
     const definition = resolvePipeline(pipeline);
     const threads = options.threads ?? 2;
     const providers = checkProviders(options.providers ?? definition.providers ?? ['cpu']);
-    const vae = JSON.parse(readFileSync(join(definition.models.vae, VAE_MANIFEST_FILE), 'utf8')) as VaeDecoderManifest;
+    const vae = readVaeManifest(definition.models.vae);
     const text = await TextEncoder.load(definition.models.text, { intraOpThreads: threads, providers });
     const dit = await WanDiT.load(definition.models.dit, { intraOpThreads: threads, providers });
     if (text.encoder.config.dim !== dit.config.textDim) {

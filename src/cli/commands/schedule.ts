@@ -6,9 +6,9 @@ import type { Schedule } from '../../sparsity/schedule.js';
 import { printJson, type CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { addGenerationOptions, settingsFromFlags, type GenerationFlags } from '../options.js';
-import { collect, fraction, positiveInt, seedValue, text } from '../parse.js';
+import { collect, fraction, nonNegativeInt, positiveInt, seedValue, text } from '../parse.js';
 import { formatDuration } from '../progress.js';
-import { readPromptsFile } from '../prompts-file.js';
+import { promptsFromFlags } from '../prompts-file.js';
 import type { ScheduleTarget } from '../../pipeline/schedule-target.js';
 
 const ATTENTION = ATTENTION_VARIANTS;
@@ -149,12 +149,11 @@ export function scheduleCommand(ctx: CliContext): Command {
     .addOption(new Option('--seeds <list>', 'calibration seeds, comma-separated (every prompt runs with every seed)').argParser(seedList).default([0], '0'))
     .addOption(new Option('--select-seeds <list>', 'other seeds that choose the final schedule among the solved one and the structured ones (judging on the calibration seeds favours the solved one)').argParser(seedList))
     .addOption(new Option('--grouping <SxL>', 'calibration cell size in steps x layers (bigger cells: fewer runs, coarser table)').argParser(grouping).default({ steps: 1, layers: 1 }, '1x1'))
-    .option('--iterations <n>', 'solver-in-the-loop refinement iterations', seedValue, 3)
+    .option('--iterations <n>', 'solver-in-the-loop refinement iterations', nonNegativeInt, 3)
     .option('--cost <file>', 'start from this calibrated cost table instead of measuring one')
     .option('--save-cost <file>', 'save the calibrated cost table, for `schedule solve --cost` at other budgets');
   addTargetOptions(learn).action(async (flags: LearnFlags) => {
-    if (flags.prompts !== undefined && flags.prompt !== undefined) throw new UsageError('give prompts with --prompt or with --prompts FILE, not both');
-    const prompts = flags.prompts !== undefined ? await readPromptsFile(flags.prompts) : flags.prompt;
+    const prompts = await promptsFromFlags(flags);
     if (!prompts) throw new UsageError('learning needs calibration prompts: give --prompt TEXT (repeatable) or --prompts FILE');
     const settings = settingsFromFlags(flags);
     const started = Date.now();
