@@ -1,5 +1,5 @@
 /**
- * One text-to-video generation, as DESIGN.md's flow describes it: validate the request
+ * One text-to-video generation (docs/ARCHITECTURE.md, "The path of one generation"): validate the request
  * against the pipeline, encode the prompts (cached by content), draw seeded noise, denoise
  * with the dense or the sparse DiT, then decode latent frames on a worker thread straight
  * into ffmpeg. `denoise` and `finish` are separate so batch runners can overlap one job's
