@@ -3,9 +3,8 @@
  * (ffmpeg gets fed by this thread's event loop), the worker already decodes latent frame
  * i+1. At most two chunks are in flight, so memory stays bounded by the chunk size.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../runtime/worker.js';
 import type { DecodedChunk } from '../models/wan/vae/chunk-decoder.js';
 import type { ExecutionProvider } from '../runtime/session.js';
 import type { LatentFrameSize, LatentFrames } from './decode-stream.js';
@@ -25,15 +24,7 @@ export interface WorkerDecodeOptions {
 }
 
 function startWorker(init: DecodeWorkerInit): Worker {
-  // The pathname, not the URL: tsx's scoped loader appends a query string to module URLs.
-  if (!new URL(import.meta.url).pathname.endsWith('.ts')) return new Worker(new URL('./decode-worker.js', import.meta.url), { workerData: init });
-  // Running from the TypeScript sources (tests, tsx): register tsx inside the worker first
-  // (its ESM API; require.resolve finds the .cjs twin of the same file).
-  // `--import tsx` in execArgv does not reach a worker's entry module on Node 20.
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const entry = new URL('./decode-worker.ts', import.meta.url).href;
-  const bootstrap = `(async () => { (await import(${JSON.stringify(tsxApi)})).register(); await import(${JSON.stringify(entry)}); })()`;
-  return new Worker(bootstrap, { eval: true, workerData: init });
+  return startModuleWorker(new URL('./decode-worker.js', import.meta.url), { workerData: init });
 }
 
 /** Messages from the worker as an awaitable queue; worker errors and exits become failures. */
