@@ -12,9 +12,6 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../core/errors.js';
 
-/** @deprecated import the types below; kept for code outside src/. */
-export { ort };
-
 export type Session = ort.InferenceSession;
 export type Tensor = ort.Tensor;
 export type Feeds = Record<string, ort.Tensor>;

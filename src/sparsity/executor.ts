@@ -33,8 +33,9 @@ import { levelFlops, tokensForLevel, type FlopsShape } from './flops.js';
 import { StackResidualHooks } from './methods/step-skip.js';
 import { modulationRows, readBlockModulations } from './modulation.js';
 import { newStats, passInfo, recordExecuted, type SparseDiTOptions, type SparsePlan, type SparseRunState, type SparseStats } from './run-state.js';
-export * from './run-state.js';
 import { DEFAULT_SCORE_WEIGHTS, tokenScores, topK, valueNormSignal, type ScoreWeights } from './scores.js';
+
+export * from './run-state.js';
 
 export class SparseDiT implements VelocityModel, SparseRunState {
   readonly cache: TokenCache;
