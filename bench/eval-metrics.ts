@@ -4,7 +4,7 @@
  * reference from the tests on one frame (agreement and speed ratio).
  * `npx tsx bench/eval-metrics.ts [frames=17]`
  */
-import { frameSsim, psnr, ssim, temporalFlickering, type Clip } from '../src/eval/metrics.js';
+import { frameSsim, psnr, ssim, temporalFlickering, type Clip } from '../src/video/metrics.js';
 import { referenceFrameSsim } from '../test/eval/reference-metrics.js';
 
 const W = 832, H = 480;

@@ -3,7 +3,7 @@
  * latent 16x21x60x104): seeded noise, one CFG combine and one step of each solver.
  * Run: npx tsx bench/sampling.ts
  */
-import { createSolver } from '../src/sampling/create-solver.js';
+import { createSolver } from '../src/sampling/solvers.js';
 import { combineGuidance } from '../src/sampling/guidance.js';
 import { torchRandn } from '../src/sampling/noise.js';
 import type { SolverName } from '../src/sampling/schedule.js';

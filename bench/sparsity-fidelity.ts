@@ -24,11 +24,11 @@ import { parseNpy } from '../src/io/npy.js';
 import { VaeChunkDecoder } from '../src/models/wan/vae/chunk-decoder.js';
 import { convertVaeCheckpoint } from '../src/models/wan/vae/convert.js';
 import { WanDiT } from '../src/models/wan/dit/runtime.js';
-import type { Latent, TextContext } from '../src/pipeline/types.js';
+import type { Latent, TextContext } from '../src/core/types.js';
 import { torchRandn } from '../src/sampling/noise.js';
 import type { SolverName } from '../src/sampling/schedule.js';
 import { latentFrames } from '../src/video/decode-stream.js';
-import { blockReuseBaseline, stepSkipBaseline, uniformTokenBaseline } from '../src/sparsity/baselines.js';
+import { CACHE_METHODS } from '../src/sparsity/methods/index.js';
 import type { SparsePlan } from '../src/sparsity/executor.js';
 import { relativeL2, videoPsnr, videoSsim, type Video } from '../src/sparsity/fidelity.js';
 import type { AttentionVariant } from '../src/sparsity/flops.js';
@@ -141,11 +141,11 @@ async function evaluate(budget: number, method: string, plan: SparsePlan, ratio:
   let psnr = 0;
   let ssim = 0;
   for (let i = 0; i < outs.length; i++) {
-    relL2 += relativeL2(outs[i], denseLatents[i]) / outs.length;
+    relL2 += relativeL2(denseLatents[i], outs[i]) / outs.length;
     const v = await decode(outs[i]);
     if (v && denseVideos[i]) {
-      psnr += videoPsnr(v, denseVideos[i]!) / outs.length;
-      ssim += videoSsim(v, denseVideos[i]!) / outs.length;
+      psnr += videoPsnr(denseVideos[i]!, v) / outs.length;
+      ssim += videoSsim(denseVideos[i]!, v) / outs.length;
     }
   }
   const result = { budget, method, ratio, relL2, psnr: vae ? psnr : null, ssim: vae ? ssim : null, seconds };
@@ -195,9 +195,13 @@ for (const budget of values.budgets!.split(',').map(Number)) {
   console.log(`budget ${Math.round(budget * 100)}% of dense FLOPs`);
   const variants = values.variants!.split(',') as AttentionVariant[];
   for (const variant of variants) await learned(budget, variant, `learned (${variant})`, true);
-  const baselines = [uniformTokenBaseline, blockReuseBaseline, stepSkipBaseline].map((b) => b({ steps, shape, budget, branches }));
-  for (const base of baselines)
-    await evaluate(budget, base.method === 'uniform-tokens' ? 'ToCa-like uniform' : base.method === 'block-reuse' ? 'FORA-like block reuse' : 'TeaCache-like step skip', base, base.flopsRatio);
+  const baselines = [];
+  for (const m of CACHE_METHODS) {
+    if (!('heuristic' in m)) continue;
+    const base = m.heuristic({ steps, shape, budget, branches });
+    baselines.push(base);
+    await evaluate(budget, m.label, base, base.flopsRatio);
+  }
   // step-level baselines only come in whole steps; compare at their FLOPs too
   const lowest = Math.min(...baselines.map((b) => b.flopsRatio));
   if (lowest < budget - 0.02) await learned(lowest, variants[0], `learned (${variants[0]}) at ${lowest.toFixed(3)}`, false);

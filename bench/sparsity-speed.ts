@@ -16,10 +16,10 @@
 import { parseArgs } from 'node:util';
 import { DenseDiT } from '../src/models/wan/dit/dense.js';
 import { WanDiT } from '../src/models/wan/dit/runtime.js';
-import { denoise } from '../src/pipeline/denoise.js';
-import type { Latent, TextContext, VelocityModel } from '../src/pipeline/types.js';
+import { denoise } from '../src/sampling/denoise.js';
+import type { Latent, TextContext, VelocityModel } from '../src/core/types.js';
 import { SparseDiT } from '../src/sparsity/executor.js';
-import { generationFlops, levelFlops, type AttentionVariant, type FlopsShape } from '../src/sparsity/flops.js';
+import { ATTENTION_VARIANTS, generationFlops, levelFlops, type AttentionVariant, type FlopsShape } from '../src/sparsity/flops.js';
 import { priorCostTable, solveForBudget } from '../src/sparsity/learn.js';
 import { ensureRandomModel, randomNormal } from './sparsity-model.js';
 
@@ -55,7 +55,7 @@ const uncond: TextContext = { data: randomNormal(16 * c.textDim, 13), shape: [16
 const denseTotal = generationFlops(shape, Array.from({ length: steps }, () => new Array<number>(c.numLayers).fill(1)), 'reuse', branches);
 console.log(`mid-size random Wan DiT: dim ${c.dim}, ${c.numHeads} heads, FFN ${c.ffnDim}, ${c.numLayers} layers, ${tokens} tokens (${grid.frames}×${grid.rows}×${grid.cols}), text_len ${c.textLen}`);
 console.log(`${steps} UniPC steps, guidance ${guidance} (${branches} branch${branches > 1 ? 'es' : ''}), dense ${(denseTotal.dense / 1e12).toFixed(2)} TFLOPs per generation; cache ${precision}`);
-console.log(`level FLOPs (share of a dense block): ${['reuse', 'fresh-kv', 'cached-kv'].map((v) => `${v} ${[0.25, 0.5, 0.75].map((s) => (levelFlops(shape, s, v as AttentionVariant) / levelFlops(shape, 1, 'reuse')).toFixed(3)).join('/')}`).join('; ')}`);
+console.log(`level FLOPs (share of a dense block): ${ATTENTION_VARIANTS.map((v) => `${v} ${[0.25, 0.5, 0.75].map((s) => (levelFlops(shape, s, v) / levelFlops(shape, 1, 'reuse')).toFixed(3)).join('/')}`).join('; ')}`);
 
 /**
  * Every configuration's generation runs at the same time, step by step, but each model call

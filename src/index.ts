@@ -3,6 +3,8 @@
  * The CLI (`src/cli/`) is a thin layer over exactly these calls.
  */
 export * from './pipeline/index.js';
+export { UserError, AbortedError } from './core/errors.js';
+export type { Renderer, SolverName } from './core/index.js';
 export { convertModel, findReleaseFiles, WAN21_T2V_DEFAULTS } from './convert/model.js';
 export { convertCheckpoint, CheckpointError, CheckpointKeyError } from './convert/index.js';
 export { WanDiT, DenseDiT } from './models/wan/dit/index.js';

@@ -1,10 +1,11 @@
 /**
  * Errors a user can cause and fix (a bad jobs line, an unreachable Redis, an output folder that
- * cannot be written). The CLI prints their message alone, without a stack trace.
+ * cannot be written). The CLI prints their message alone, without a stack trace. The base
+ * classes live in the bottom layer (src/core/errors.ts).
  */
-export class UserError extends Error {
-  override readonly name: string = 'UserError';
-}
+import { AbortedError, isAbortError, UserError } from '../core/errors.js';
+
+export { AbortedError, isAbortError, UserError };
 
 /** A jobs file line (or the defaults) that is not a valid generate request. */
 export class JobFileError extends UserError {
@@ -37,22 +38,6 @@ export class RedisUnreachableError extends UserError {
 /** The runner module could not be loaded or does not export createRunner. */
 export class RunnerLoadError extends UserError {
   override readonly name: string = 'RunnerLoadError';
-}
-
-/** Work stopped because its AbortSignal fired (Ctrl-C, a cancelled job). */
-export class AbortedError extends Error {
-  override readonly name: string = 'AbortError';
-  constructor(message = 'stopped before finishing') {
-    super(message);
-  }
-}
-
-export function isAbortError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || err instanceof AbortedError);
-}
-
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortedError();
 }
 
 const BUG_ERROR_NAMES = new Set([

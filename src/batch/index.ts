@@ -17,4 +17,4 @@ export {
   UserError, JobFileError, ManifestError, OutputDirError, RedisUnreachableError, RunnerLoadError, AbortedError,
   RemoteError, isUserFacingError, isAbortError,
 } from './errors.js';
-export type { BatchRunner, RunnerSpec } from './types.js';
+export type { BatchRunner, Renderer, RunnerSpec } from './types.js';

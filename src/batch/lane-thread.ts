@@ -7,12 +7,12 @@ import { parentPort } from 'node:worker_threads';
 import { isUserFacingError } from './errors.js';
 import type { FromThread, SerializedError, ToThread } from './lane-protocol.js';
 import { loadRunner } from './runner-module.js';
-import type { BatchRunner, DenoisedJob, Progress } from './types.js';
+import type { Renderer, DenoisedJob, Progress } from './types.js';
 
 const port = parentPort;
 if (!port) throw new Error('lane-thread.ts must run inside a worker thread');
 
-let runner: BatchRunner | undefined;
+let runner: Renderer | undefined;
 const controllers = new Map<number, AbortController>();
 
 function send(message: FromThread, transfer: ArrayBuffer[] = []): void {

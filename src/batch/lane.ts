@@ -3,12 +3,11 @@
  * rendering uses two (denoise and finish) so the next job's denoising overlaps the previous
  * job's decode and encode; queue workers use one so Redis lock renewal is never starved.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../runtime/worker.js';
 import { AbortedError, RemoteError } from './errors.js';
 import type { FromThread, SerializedError, ToThread } from './lane-protocol.js';
-import type { BatchRunner, DenoisedJob, GenerateRequest, GenerateResult, Progress, RunOptions, RunnerSpec } from './types.js';
+import type { Renderer, DenoisedJob, GenerateRequest, GenerateResult, Progress, RunOptions, RunnerSpec } from './types.js';
 
 /** How long an aborted operation may take to notice its signal before the thread is terminated. */
 const ABORT_GRACE_MS = 1500;
@@ -26,26 +25,16 @@ interface Pending {
   phase?: Progress['phase'];
 }
 
-/**
- * Start the lane thread. Built code runs lane-thread.js directly; from TypeScript sources (tsx,
- * vitest) the thread first registers tsx's loader, since loaders do not carry into workers.
- */
+/** Start the lane thread (from the TypeScript sources through tsx, see runtime/worker.ts). */
 function startThread(name: string): Worker {
-  if (!new URL(import.meta.url).pathname.endsWith('.ts')) {
-    return new Worker(new URL('./lane-thread.js', import.meta.url), { name });
-  }
-  // tsImport loads a TypeScript module graph (dynamic imports included) with a loader scoped to it.
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
-  const entry = new URL('./lane-thread.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}));`;
-  return new Worker(bootstrap, { eval: true, name });
+  return startModuleWorker(new URL('./lane-thread.js', import.meta.url), { name });
 }
 
 function rebuild(error: SerializedError): Error {
   return new RemoteError(error.name, error.message, error.userFacing, error.stack);
 }
 
-export class Lane implements BatchRunner {
+export class Lane implements Renderer {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private dead: Error | undefined;

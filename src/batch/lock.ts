@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { link, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { UserError } from './errors.js';
+import { UserError } from '../core/errors.js';
 
 export const LOCK_FILE = '.diffsparse.lock';
 

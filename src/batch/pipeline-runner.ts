@@ -3,17 +3,20 @@
  * their own thread, because a Pipeline holds onnxruntime sessions that stay with one thread.
  */
 import { Pipeline } from '../pipeline/generate.js';
+import type { ExecutionProvider } from '../runtime/session.js';
 import { checkPipelineArg } from './pipeline-arg.js';
-import type { BatchRunner } from './types.js';
+import type { Renderer } from './types.js';
 
 export interface PipelineRunnerOptions {
   /** Pipeline name, converted model folder or definition file; the built-in demo when absent. */
   pipeline?: string;
   /** onnxruntime intra-op threads for this lane's sessions. */
   threads?: number;
+  /** Execution providers (default the pipeline's, else cpu). */
+  providers?: ExecutionProvider[];
 }
 
-export async function createRunner(options: PipelineRunnerOptions = {}): Promise<BatchRunner> {
+export async function createRunner(options: PipelineRunnerOptions = {}): Promise<Renderer> {
   checkPipelineArg(options.pipeline);
-  return Pipeline.load(options.pipeline, options.threads === undefined ? {} : { threads: options.threads });
+  return Pipeline.load(options.pipeline, { ...(options.threads !== undefined && { threads: options.threads }), ...(options.providers !== undefined && { providers: options.providers }) });
 }

@@ -2,12 +2,13 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RunnerLoadError } from './errors.js';
-import type { BatchRunner, RunnerSpec } from './types.js';
+import type { PipelineRunnerOptions } from './pipeline-runner.js';
+import type { Renderer, RunnerSpec } from './types.js';
 
 /** The runner that renders with the real pipeline (see pipeline-runner.ts). */
-export function defaultRunnerSpec(options: { pipeline?: string; threads?: number } = {}): RunnerSpec {
+export function defaultRunnerSpec(options: PipelineRunnerOptions = {}): RunnerSpec {
   const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return { module: new URL(`./pipeline-runner${extension}`, import.meta.url).href, options };
+  return { module: new URL(`./pipeline-runner${extension}`, import.meta.url).href, options: { ...options } };
 }
 
 /** A module specifier as a URL: file paths are taken relative to the working directory. */
@@ -32,7 +33,7 @@ async function importModule(url: string): Promise<unknown> {
   return tsx.tsImport(url, import.meta.url);
 }
 
-export async function loadRunner(spec: RunnerSpec): Promise<BatchRunner> {
+export async function loadRunner(spec: RunnerSpec): Promise<Renderer> {
   let mod: { createRunner?: unknown };
   const url = runnerModuleUrl(spec.module);
   try {
@@ -43,6 +44,6 @@ export async function loadRunner(spec: RunnerSpec): Promise<BatchRunner> {
   if (typeof mod.createRunner !== 'function') {
     throw new RunnerLoadError(`runner module ${spec.module} does not export a createRunner(options) function`);
   }
-  const create = mod.createRunner as (options: Record<string, unknown>) => Promise<BatchRunner>;
+  const create = mod.createRunner as (options: Record<string, unknown>) => Promise<Renderer>;
   return create(spec.options ?? {});
 }

@@ -1,17 +1,19 @@
 /** Flags shared by the commands that render: which pipeline (or runner) does the work, and with what settings. */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { checkPipelineArg } from '../batch/pipeline-arg.js';
 import { requestFieldProblems } from '../batch/request.js';
 import { defaultRunnerSpec, loadRunner } from '../batch/runner-module.js';
 import { SOLVERS, type GenerateRequest, type RunnerSpec, type Solver } from '../batch/types.js';
 import type { RendererChoice } from '../eval/renderer.js';
-import type { SparsityMethod } from '../pipeline/sparse-model.js';
+import { methodHelp, SPARSITY_METHODS, type SparsityMethod } from '../sparsity/methods/index.js';
+import { checkProviders, EXECUTION_PROVIDERS, type ExecutionProvider } from '../runtime/session.js';
 import { UsageError } from './errors.js';
 import { boundedInt, fraction, jsonObject, MAX_FRAMES, MAX_STEPS, number, size, threadCount } from './parse.js';
 
 export interface RunnerFlags {
   pipeline?: string;
   threads?: number;
+  device?: ExecutionProvider[];
   runner?: string;
   runnerOptions?: Record<string, unknown>;
 }
@@ -20,19 +22,29 @@ export function addRunnerOptions(command: Command): Command {
   return command
     .option('--pipeline <name|folder>', 'pipeline name or converted model folder (default: the built-in demo model)')
     .option('--threads <n>', 'onnxruntime threads per model lane (at most the number of CPUs)', threadCount)
-    .addOption(new Option('--runner <module>', 'ES module exporting createRunner(options) to render with instead of the pipeline').hideHelp())
-    .addOption(new Option('--runner-options <json>', 'JSON options passed to --runner').argParser(jsonObject).hideHelp());
+    .option('--device <list>', `onnxruntime execution providers, comma-separated in order of preference: ${EXECUTION_PROVIDERS.join(', ')} (default cpu)`, deviceList)
+    .option('--runner <module>', 'render with a custom Renderer: an ES module exporting createRunner(options) (src/core/renderer.ts), instead of the pipeline')
+    .addOption(new Option('--runner-options <json>', 'JSON options passed to --runner\'s createRunner').argParser(jsonObject));
 }
 
 /** The runner the flags select; a missing model folder fails here, before any thread starts. */
 export function runnerFrom(flags: RunnerFlags): RunnerSpec {
   if (flags.runner) return { module: flags.runner, options: flags.runnerOptions ?? {} };
   checkPipelineArg(flags.pipeline);
-  return defaultRunnerSpec({ ...(flags.pipeline ? { pipeline: flags.pipeline } : {}), ...(flags.threads ? { threads: flags.threads } : {}) });
+  if (flags.device) checkProviders(flags.device); // a provider that is not installed fails here, naming the fix
+  return defaultRunnerSpec({ ...(flags.pipeline ? { pipeline: flags.pipeline } : {}), ...(flags.threads ? { threads: flags.threads } : {}), ...(flags.device && { providers: flags.device }) });
 }
 
-/** The sparsity methods the pipeline knows (src/pipeline/sparse-model.ts), checked against its type. */
-export const METHODS = ['learned', 'uniform-tokens', 'block-reuse', 'step-skip'] as const satisfies readonly SparsityMethod[];
+/** The sparsity methods, from their registry (src/sparsity/methods/). */
+export const METHODS = SPARSITY_METHODS;
+
+/** "cuda,cpu" → ['cuda', 'cpu'], each a known provider. */
+function deviceList(value: string): ExecutionProvider[] {
+  const list = value.split(',').map((v) => v.trim().toLowerCase()).filter(Boolean);
+  const bad = list.filter((v) => !(EXECUTION_PROVIDERS as readonly string[]).includes(v));
+  if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`use one or more of ${EXECUTION_PROVIDERS.join(', ')}, comma-separated.`);
+  return list as ExecutionProvider[];
+}
 
 /** Generation settings shared by every video a command renders (prompt, seed and output come from elsewhere). */
 export interface GenerationFlags {
@@ -71,7 +83,7 @@ export function addSparsityOptions(command: Command): Command {
   return command
     .addOption(new Option('--schedule <file>', 'sparsity schedule JSON').conflicts('budget'))
     .addOption(new Option('--budget <fraction>', 'FLOPs budget as a fraction of dense, e.g. 0.5').argParser(fraction).conflicts('schedule'))
-    .addOption(new Option('--method <name>', 'how to meet --budget (default learned)').choices(METHODS));
+    .addOption(new Option('--method <name>', `how to meet --budget (default learned) — ${methodHelp()}`).choices(METHODS));
 }
 
 /** The request fields the flags set, checked like a jobs-file line (a problem is a usage error). */
@@ -100,7 +112,7 @@ export function settingsFromFlags(flags: GenerationFlags, sparsity: SparsityFlag
  */
 export async function withRendererChoice<T>(flags: RunnerFlags, body: (choice: RendererChoice) => Promise<T>): Promise<T> {
   const spec = runnerFrom(flags);
-  if (!flags.runner) return body({ ...(flags.pipeline !== undefined && { pipeline: flags.pipeline }), ...(flags.threads !== undefined && { threads: flags.threads }) });
+  if (!flags.runner) return body({ ...(flags.pipeline !== undefined && { pipeline: flags.pipeline }), ...(flags.threads !== undefined && { threads: flags.threads }), ...(flags.device !== undefined && { providers: flags.device }) });
   const runner = await loadRunner(spec);
   try {
     return await body({ runner });

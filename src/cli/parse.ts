@@ -30,11 +30,14 @@ export const MAX_SIDE = REQUEST_LIMITS.side;
 export const MAX_FRAMES = REQUEST_LIMITS.frames;
 export const MAX_STEPS = REQUEST_LIMITS.steps;
 
-export function seedValue(value: string): number {
+export function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('must be a non-negative integer.');
   return n;
 }
+
+/** A seed: any non-negative integer. */
+export const seedValue = nonNegativeInt;
 
 export function number(value: string): number {
   const n = Number(value);

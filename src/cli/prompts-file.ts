@@ -3,8 +3,9 @@
  * starting with # are skipped) or a JSON array of strings.
  */
 import { readFile } from 'node:fs/promises';
-import { UserError } from '../batch/errors.js';
+import { UserError } from '../core/errors.js';
 import { jsonErrorMessage, MAX_JSON_INPUT_BYTES, refuseSpecialFile } from '../io/input-file.js';
+import { UsageError } from './errors.js';
 
 /** The prompts file is missing, unreadable, empty or not in either format. */
 export class PromptsFileError extends UserError {
@@ -41,4 +42,10 @@ export async function readPromptsFile(file: string): Promise<string[]> {
   const prompts = parsePrompts(text, file);
   if (prompts.length === 0) throw new PromptsFileError(`prompts file ${file} holds no prompts; write one prompt a line`);
   return prompts;
+}
+
+/** The prompts of --prompt (repeatable) or --prompts FILE, not both; undefined when neither is given. */
+export async function promptsFromFlags(flags: { prompt?: string[]; prompts?: string }): Promise<string[] | undefined> {
+  if (flags.prompts !== undefined && flags.prompt !== undefined) throw new UsageError('give prompts with --prompt or with --prompts FILE, not both');
+  return flags.prompts !== undefined ? readPromptsFile(flags.prompts) : flags.prompt;
 }

@@ -12,7 +12,7 @@ import type { VaeDecoderConfig } from '../models/wan/vae/config.js';
 import { PIPELINE_FORMAT, PIPELINE_VERSION, type PipelineDefaults, type PipelineDefinition } from '../pipeline/definition.js';
 import { DEFAULT_NEGATIVE_PROMPT } from '../text/context.js';
 import { convertCheckpoint, readCheckpointConfig } from './dit.js';
-import { requestFieldProblems } from '../batch/request.js';
+import { requestFieldProblems } from '../pipeline/request-fields.js';
 import { T5_LIMITS, rangeProblems } from '../models/wan/limits.js';
 import { vaeConfigProblems, WAN21_VAE_DEFAULTS } from '../models/wan/vae/config.js';
 import { CheckpointError } from './errors.js';

@@ -1,21 +1,14 @@
 /**
- * Turns a peer method's heuristic schedule (src/sparsity/baselines.ts: ToCa-like uniform
+ * Turns a peer method's heuristic schedule (src/sparsity/methods/: ToCa-like uniform
  * tokens, FORA-like block reuse, TeaCache-like step skipping) into a schedule file, so that
  * `compare` renders it through the same executor as learned schedules and labels it with its
  * method in tables and plots.
  */
-import { blockReuseBaseline, stepSkipBaseline, uniformTokenBaseline, type BaselineProblem, type BaselineSchedule } from '../sparsity/baselines.js';
+import { BASELINE_METHODS, cacheMethod, type BaselineMethod, type BaselineProblem } from '../sparsity/methods/index.js';
 import { makeSchedule, saveSchedule, type Schedule, type ScheduleModel } from '../sparsity/schedule.js';
 import type { CompareVariant } from './compare.js';
 
-export const BASELINE_METHODS = ['uniform-tokens', 'block-reuse', 'step-skip'] as const;
-export type BaselineMethod = (typeof BASELINE_METHODS)[number];
-
-const BUILDERS: Record<BaselineMethod, (p: BaselineProblem) => BaselineSchedule> = {
-  'uniform-tokens': uniformTokenBaseline,
-  'block-reuse': blockReuseBaseline,
-  'step-skip': stepSkipBaseline,
-};
+export { BASELINE_METHODS, type BaselineMethod };
 
 export class BaselineMethodError extends Error {
   constructor(method: string) {
@@ -40,7 +33,7 @@ export interface BaselineVariantOptions {
 export async function writeBaselineVariant(o: BaselineVariantOptions): Promise<CompareVariant & { schedule: string; flopsRatio: number }> {
   if (!(BASELINE_METHODS as readonly string[]).includes(o.method)) throw new BaselineMethodError(o.method);
   const method = o.method as BaselineMethod;
-  const b = BUILDERS[method]({ ...o.problem, budget: o.budget });
+  const b = cacheMethod(method)!.heuristic!({ ...o.problem, budget: o.budget });
   const schedule = makeSchedule({
     model: o.model, sampling: o.sampling, tokenGrid: o.tokenGrid, table: b.table, flopsRatio: b.flopsRatio,
     attention: b.attention, reuse: b.reuse, ...(o.problem.levels ? { levels: o.problem.levels } : {}),

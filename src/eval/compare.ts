@@ -15,12 +15,12 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { slugify } from '../batch/naming.js';
-import type { BatchRunner, DenoisedJob, GenerateRequest, GenerateResult } from '../batch/types.js';
-import type { SparsityMethod } from '../pipeline/sparse-model.js';
+import type { Renderer, DenoisedJob, GenerateRequest, GenerateResult } from '../batch/types.js';
+import { isSparsityMethod, type SparsityMethod } from '../sparsity/methods/index.js';
 import { loadSchedule } from '../sparsity/schedule.js';
 import { readVideoFrames } from '../video/probe.js';
 import { withRenderer, type RendererChoice } from './renderer.js';
-import { latentRelativeL2, mean, psnr, ssim, temporalFlickering, type Clip } from './metrics.js';
+import { latentRelativeL2, mean, psnr, ssim, temporalFlickering, type Clip } from '../video/metrics.js';
 import type { RenderSettings } from './run.js';
 import { planJobs, type EvalJob, type SeedRule } from './vbench.js';
 
@@ -33,17 +33,14 @@ export interface CompareVariant {
   budget?: number;
   /**
    * Method family for grouping in plots (default: the schedule's provenance method, else
-   * "diffsparse"). With a budget, one of the pipeline's methods (learned, uniform-tokens,
-   * block-reuse, step-skip) is also passed to the pipeline, which then meets the budget that way.
+   * "diffsparse"). With a budget, a registered method (src/sparsity/methods/) is also passed
+   * to the pipeline, which then meets the budget that way.
    */
   method?: string;
 }
 
-/** The pipeline's `SparsityMethod`s (src/pipeline/sparse-model.ts), checked against its type. */
-const PIPELINE_METHODS = ['learned', 'uniform-tokens', 'block-reuse', 'step-skip'] as const satisfies readonly SparsityMethod[];
-
 function pipelineMethod(v: CompareVariant | null): SparsityMethod | undefined {
-  return v?.budget !== undefined && (PIPELINE_METHODS as readonly string[]).includes(v.method ?? '') ? (v.method as SparsityMethod) : undefined;
+  return v?.budget !== undefined && v.method !== undefined && isSparsityMethod(v.method) ? v.method : undefined;
 }
 
 export interface QualityGate {
@@ -53,7 +50,7 @@ export interface QualityGate {
   minSsim?: number;
 }
 
-/** Renders every video in this process: `runner` (a loaded `Pipeline`, any BatchRunner), else the pipeline named by `pipeline`. */
+/** Renders every video in this process: `runner` (a loaded `Pipeline`, any Renderer), else the pipeline named by `pipeline`. */
 export interface CompareOptions extends RendererChoice {
   prompts: string[];
   /** Videos per prompt (default 1). */
@@ -179,7 +176,7 @@ interface Rendered {
   flopsRatio: number;
 }
 
-async function renderOne(o: CompareOptions, runner: BatchRunner, request: GenerateRequest, dir: string, fileName: string): Promise<Rendered> {
+async function renderVideo(o: CompareOptions, runner: Renderer, request: GenerateRequest, dir: string, fileName: string): Promise<Rendered> {
   const videos = path.join(dir, 'videos');
   const sidecars = path.join(dir, 'sidecars');
   await mkdir(videos, { recursive: true });
@@ -228,7 +225,7 @@ export async function compare(o: CompareOptions): Promise<CompareResult> {
   return withRenderer(o, (runner) => compareWith(runner, o));
 }
 
-async function compareWith(runner: BatchRunner, o: CompareOptions): Promise<CompareResult> {
+async function compareWith(runner: Renderer, o: CompareOptions): Promise<CompareResult> {
   const outDir = path.resolve(o.outDir);
   const work = path.join(outDir, '.work');
   await mkdir(work, { recursive: true });
@@ -253,7 +250,7 @@ async function compareWith(runner: BatchRunner, o: CompareOptions): Promise<Comp
   };
 
   if (o.warmup) {
-    await renderOne(o, runner, request(jobs[0]!, null, 'warmup'), path.join(work, 'warmup'), 'warmup.mp4');
+    await renderVideo(o, runner, request(jobs[0]!, null, 'warmup'), path.join(work, 'warmup'), 'warmup.mp4');
     await rm(path.join(work, 'warmup'), { recursive: true, force: true });
   }
 
@@ -266,7 +263,7 @@ async function compareWith(runner: BatchRunner, o: CompareOptions): Promise<Comp
   let done = 0;
   for (const [j, job] of jobs.entries()) {
     o.onEvent?.({ type: 'render', side: 'dense', job, done: done++, total });
-    const dense = await renderOne(o, runner, request(job, null, `dense-${j}`), path.join(outDir, 'dense'), job.fileName);
+    const dense = await renderVideo(o, runner, request(job, null, `dense-${j}`), path.join(outDir, 'dense'), job.fileName);
     denseWall += dense.wallMs;
     denseDenoise += dense.denoiseMs;
     const denseClip = await decode(dense.file);
@@ -275,7 +272,7 @@ async function compareWith(runner: BatchRunner, o: CompareOptions): Promise<Comp
     if (j === 0) frames.dense = await writeFramePng(denseClip, path.join(outDir, 'frames', 'dense.png'));
     for (const [i, v] of o.variants.entries()) {
       o.onEvent?.({ type: 'render', side: labels[i]!, job, done: done++, total });
-      const acc = await renderOne(o, runner, request(job, v, `${slugs[i]}-${j}`), path.join(outDir, slugs[i]!), job.fileName);
+      const acc = await renderVideo(o, runner, request(job, v, `${slugs[i]}-${j}`), path.join(outDir, slugs[i]!), job.fileName);
       const clip = await decode(acc.file);
       const p = psnr(denseClip, clip);
       const s = ssim(denseClip, clip);

@@ -3,7 +3,7 @@ export {
   psnr, ssim, frameMse, framePsnr, frameSsim, temporalFlickering, latentRelativeL2, gaussianKernel, MetricInputError,
   PSNR_CAP_DB, PSNR_IDENTICAL_MSE, SSIM_C1, SSIM_C2, SSIM_SIGMA, SSIM_WINDOW,
   type Clip, type FrameData, type PsnrResult, type SsimResult, type FlickerResult,
-} from './metrics.js';
+} from '../video/metrics.js';
 export {
   DIMENSIONS, QUALITY_DIMENSIONS, SEMANTIC_DIMENSIONS, NORMALIZATION, QUALITY_WEIGHT, SEMANTIC_WEIGHT, SAMPLES_PER_PROMPT,
   FLICKER_SAMPLES_PER_PROMPT, SEED_STRIDE, VBenchError, defaultSuitePath, loadSuite, parseSuite, suitePrompts, isDimension,

@@ -19,9 +19,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runBatch } from '../batch/local.js';
-import type { BatchRunner, GenerateRequest, GenerateResult, Progress, RunnerSpec } from '../batch/types.js';
+import type { Renderer, GenerateRequest, GenerateResult, Progress, RunnerSpec } from '../batch/types.js';
 import { readVideoFrames } from '../video/probe.js';
-import { mean, temporalFlickering } from './metrics.js';
+import { mean, temporalFlickering } from '../video/metrics.js';
 import { withRenderer, type RendererChoice } from './renderer.js';
 import {
   FLICKER_SAMPLES_PER_PROMPT, loadSuite, mergeScores, planJobs, readVBenchResults, SAMPLES_PER_PROMPT, summarizeScores,
@@ -35,7 +35,7 @@ export type EvalFormat = 'mp4' | 'gif';
 
 /**
  * Rendering goes one of two ways: in this process, through `runner` (a loaded `Pipeline`, any
- * BatchRunner) or else the pipeline named by `pipeline` (loaded here, default the built-in demo
+ * Renderer) or else the pipeline named by `pipeline` (loaded here, default the built-in demo
  * model); or, when `batch` is given, through the local batch engine (worker-thread lanes that
  * overlap denoising with decoding; `batch.runner` defaults to the real pipeline).
  */
@@ -227,7 +227,7 @@ function workName(job: EvalJob, extension: string): string {
 }
 
 async function renderInProcess(
-  todo: EvalJob[], runner: BatchRunner, o: EvaluateOptions, dirs: Dirs, extension: EvalFormat,
+  todo: EvalJob[], runner: Renderer, o: EvaluateOptions, dirs: Dirs, extension: EvalFormat,
   rendered: Map<string, { wallMs: number; flopsRatio: number }>, failures: EvalResults['failures'],
 ): Promise<void> {
   let done = 0;

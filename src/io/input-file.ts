@@ -6,7 +6,7 @@
  */
 import { statSync, readFileSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { UserError } from '../batch/errors.js';
+import { UserError } from '../core/errors.js';
 
 export class InputFileError extends UserError {
   override readonly name: string = 'InputFileError';
@@ -63,26 +63,8 @@ export function readInputFile(path: string, what: string, maxBytes: number): Buf
   return readFileSync(path);
 }
 
-/**
- * The message of a JSON.parse error without the quoted input: V8 writes `Unexpected token 'r',
- * "root:x:0:0"... is not valid JSON`, and the quoted bytes of, say, /etc/passwd must not reach
- * the terminal or a Redis job's failedReason (issue 18). Keeps the position when V8 gives one.
- */
-export function jsonErrorMessage(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  if (/Unexpected end of JSON input/.test(message)) return 'the text ends before the JSON value does';
-  const line = /line (\d+) column (\d+)/.exec(message);
-  const position = /at position (\d+)/.exec(message)?.[1];
-  const where = line ? ` (line ${line[1]} column ${line[2]})` : position !== undefined ? ` (at character ${Number(position) + 1})` : '';
-  const base = message
-    .replace(/^JSON\.parse: /, '')
-    .replace(/,?\s*"[\s\S]*"(\.\.\.)?\s*is not valid JSON\s*$/, '')
-    .replace(/\s*in JSON at position[\s\S]*$/, '')
-    .replace(/\s*is not valid JSON\s*$/, '')
-    .split('\n')[0]!
-    .slice(0, 120);
-  return `${base || 'not valid JSON'}${where}`;
-}
+/** JSON.parse's error without the input it quotes (src/core/json-error.ts; weights/ uses it too). */
+export { jsonErrorMessage } from '../core/json-error.js';
 
 /**
  * Like checkInputFileAsync, but a path that cannot be stat'ed is left to the caller's own read

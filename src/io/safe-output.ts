@@ -10,7 +10,7 @@
  */
 import { lstat, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../batch/errors.js';
+import { UserError } from '../core/errors.js';
 
 /** An output path that must not be written. `usage`: the CLI reports it with exit code 2. */
 export class OutputPathError extends UserError {

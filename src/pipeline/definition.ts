@@ -7,9 +7,11 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SolverName } from '../sampling/schedule.js';
-import { requestFieldProblems } from '../batch/request.js';
+import type { SolverName } from '../core/types.js';
+import { requestFieldProblems } from './request-fields.js';
 import { checkInputFile, jsonErrorMessage } from '../io/input-file.js';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../runtime/session.js';
+import { isSolverName, SOLVER_NAMES } from '../sampling/solvers.js';
 
 export const PIPELINE_FORMAT = 'diffsparse/pipeline';
 export const PIPELINE_VERSION = 1;
@@ -38,6 +40,8 @@ export interface PipelineDefinition {
   defaults: PipelineDefaults;
   /** Sparsity schedules shipped for this pipeline, by name, relative to the definition file. */
   schedules?: Record<string, string>;
+  /** Execution providers to run on unless the caller picks others (default ['cpu']). */
+  providers?: ExecutionProvider[];
 }
 
 /** A definition with its model paths made absolute. */
@@ -110,10 +114,11 @@ function validate(value: unknown, file: string): PipelineDefinition {
   for (const key of ['width', 'height', 'frames', 'steps', 'shift', 'guidance', 'fps'] as const) {
     if (typeof d[key] !== 'number' || !Number.isFinite(d[key])) fail(`defaults.${key} must be a number`);
   }
-  if (!['unipc', 'dpm++', 'euler'].includes(d.solver)) fail(`defaults.solver must be unipc, dpm++ or euler`);
+  if (typeof d.solver !== 'string' || !isSolverName(d.solver)) fail(`defaults.solver must be one of ${SOLVER_NAMES.join(', ')}`);
   if (typeof d.negativePrompt !== 'string') fail('defaults.negativePrompt must be a string');
   // The bounds a request is held to (issue 18): defaults of 100000 frames must not reach the model.
   const problems = requestFieldProblems({ width: d.width, height: d.height, frames: d.frames, steps: d.steps, shift: d.shift, guidance: d.guidance, fps: d.fps });
   if (problems.length) fail(`defaults: ${problems.map((p) => p.replace(/^"/, '"defaults.')).join('; ')}; fix it or convert the model again`);
+  if (def.providers !== undefined && !(Array.isArray(def.providers) && def.providers.length > 0 && def.providers.every((p) => (EXECUTION_PROVIDERS as readonly string[]).includes(p)))) fail(`providers must be a non-empty list of ${EXECUTION_PROVIDERS.join(', ')}`);
   return def as PipelineDefinition;
 }

@@ -1,5 +1,5 @@
 /**
- * One text-to-video generation, as DESIGN.md's flow describes it: validate the request
+ * One text-to-video generation (docs/ARCHITECTURE.md, "The path of one generation"): validate the request
  * against the pipeline, encode the prompts (cached by content), draw seeded noise, denoise
  * with the dense or the sparse DiT, then decode latent frames on a worker thread straight
  * into ffmpeg. `denoise` and `finish` are separate so batch runners can overlap one job's
@@ -8,84 +8,24 @@
 import { randomInt } from 'node:crypto';
 import { WanDiT } from '../models/wan/dit/runtime.js';
 import { DenseDiT } from '../models/wan/dit/dense.js';
-import type { VaeDecoderManifest } from '../models/wan/vae/convert.js';
 import { readVaeManifest } from '../models/wan/vae/chunk-decoder.js';
+import type { VaeDecoderManifest } from '../models/wan/vae/convert.js';
 import type { SolverName } from '../sampling/schedule.js';
+import { checkProviders, type ExecutionProvider } from '../runtime/session.js';
 import { TextEncoder } from '../text/context.js';
 import { decodeStreamInWorker } from '../video/worker-decode-stream.js';
 import { latentFrames, videoFrameCount } from '../video/decode-stream.js';
-import { encodeChunks, formatOf, type VideoFormat } from '../video/encode.js';
+import { encodeChunks, type VideoFormat } from '../video/encode.js';
+import { formatOf } from '../video/format.js';
 import type { DecodedChunk } from '../models/wan/vae/chunk-decoder.js';
-import { denoise } from './denoise.js';
+import { denoise } from '../sampling/denoise.js';
 import { readLatentNpy, writeLatentNpy } from './latent-file.js';
 import { resolvePipeline, type ResolvedPipeline } from './definition.js';
-import { sparseModelFor, type SparsityRequest } from './sparse-model.js';
-import type { Latent, VelocityModel } from './types.js';
+import { sparseModelFor } from './sparse-model.js';
+import type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions } from '../core/renderer.js';
 
-export interface GenerateRequest extends SparsityRequest {
-  prompt: string;
-  negativePrompt?: string;
-  width?: number;
-  height?: number;
-  /** Video frames; must be 4k+1 (the VAE's temporal stride). */
-  frames?: number;
-  steps?: number;
-  shift?: number;
-  guidance?: number;
-  /** 32-bit seed; a random one is drawn (and reported) when absent. */
-  seed?: number;
-  solver?: SolverName;
-  output: string;
-  format?: VideoFormat;
-  fps?: number;
-  /** Also write the final latent as `<output>.latent.npy`. */
-  saveLatent?: boolean;
-  /** Start from this noise (.npy, C×F×H×W) instead of seeded noise. */
-  noise?: string;
-}
-
-/** A request with every default filled in. */
-export type ResolvedRequest = Required<Omit<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'format'>> &
-  Pick<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method'> & { format: VideoFormat };
-
-export type Phase = 'encode-text' | 'denoise' | 'decode' | 'encode-video';
-
-export interface Progress {
-  phase: Phase;
-  done: number;
-  total: number;
-  /** Something the user should know about this phase (e.g. a prompt cut to the encoder's length). */
-  warning?: string;
-}
-
-export interface RunOptions {
-  onProgress?: (p: Progress) => void;
-  /** Sees the latent after every denoising step (read-only: the loop reuses it). */
-  onStep?: (latent: Float32Array, step: number) => void;
-  signal?: AbortSignal;
-}
-
-export interface DenoisedJob {
-  request: ResolvedRequest;
-  latent: Latent;
-  timings: Record<string, number>;
-  /** FLOPs of the DiT run relative to dense (1 for dense). */
-  flopsRatio: number;
-  /** The schedule file run (also when a --budget picked it), for the sidecar. */
-  schedule?: string;
-  /** What the sparse run was (method, schedule provenance), for the sidecar. */
-  sparsity?: string;
-}
-
-export interface GenerateResult {
-  output: string;
-  sidecar: string | null;
-  latent: string | null;
-  seed: number;
-  frames: number;
-  timings: Record<string, number>;
-  flopsRatio: number;
-}
+export type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions };
+import type { Latent, VelocityModel } from '../core/types.js';
 
 export class GenerateRequestError extends Error {
   override name = 'GenerateRequestError';
@@ -101,6 +41,8 @@ export class GenerationAbortedError extends Error {
 export interface PipelineLoadOptions {
   /** Intra-op threads for each onnxruntime session (default 2). */
   threads?: number;
+  /** Execution providers of every session (default: the definition's `providers`, else ['cpu']). */
+  providers?: readonly ExecutionProvider[];
 }
 
 export class Pipeline {
@@ -110,19 +52,21 @@ export class Pipeline {
     readonly text: TextEncoder,
     readonly vae: VaeDecoderManifest,
     private readonly threads: number,
+    readonly providers: readonly ExecutionProvider[],
   ) {}
 
   /** Loads a pipeline: a built-in name (default `wan-demo`), a converted model folder, or a definition file. */
   static async load(pipeline?: string, options: PipelineLoadOptions = {}): Promise<Pipeline> {
     const definition = resolvePipeline(pipeline);
     const threads = options.threads ?? 2;
+    const providers = checkProviders(options.providers ?? definition.providers ?? ['cpu']);
     const vae = readVaeManifest(definition.models.vae);
-    const text = await TextEncoder.load(definition.models.text, { intraOpThreads: threads });
-    const dit = await WanDiT.load(definition.models.dit, { intraOpThreads: threads });
+    const text = await TextEncoder.load(definition.models.text, { intraOpThreads: threads, providers });
+    const dit = await WanDiT.load(definition.models.dit, { intraOpThreads: threads, providers });
     if (text.encoder.config.dim !== dit.config.textDim) {
       throw new GenerateRequestError(`pipeline ${definition.name}: the text encoder's width ${text.encoder.config.dim} does not match the DiT's text_dim ${dit.config.textDim}; the model folders come from different models`);
     }
-    return new Pipeline(definition, dit, text, vae, threads);
+    return new Pipeline(definition, dit, text, vae, threads, providers);
   }
 
   async release(): Promise<void> {
@@ -226,7 +170,7 @@ export class Pipeline {
     const timings = { ...job.timings };
     const totalFrames = videoFrameCount(latent.shape[1], this.vae.config.temporalScale);
     const t0 = performance.now();
-    const chunks = decodeStreamInWorker(this.definition.models.vae, latentFrames(latent), { height: latent.shape[2], width: latent.shape[3] }, { intraOpThreads: this.threads });
+    const chunks = decodeStreamInWorker(this.definition.models.vae, latentFrames(latent), { height: latent.shape[2], width: latent.shape[3] }, { intraOpThreads: this.threads, providers: this.providers });
     const result = await encodeChunks(withProgress(chunks, totalFrames, onProgress, signal), {
       output: r.output,
       format: r.format,

@@ -1,7 +1,7 @@
-export { denoise, DenoiseAbortedError, DenoiseModelOutputError } from './denoise.js';
-export type { DenoiseOptions, DenoiseProgress, SeededNoise } from './denoise.js';
+export { denoise, DenoiseAbortedError, DenoiseModelOutputError } from '../sampling/denoise.js';
+export type { DenoiseOptions, DenoiseProgress, SeededNoise } from '../sampling/denoise.js';
 export { readLatentNpy, writeLatentNpy, LatentFileError } from './latent-file.js';
-export type { Latent, TextContext, VelocityModel, StepInfo, GuidanceBranch } from './types.js';
+export type { Latent, TextContext, VelocityModel, StepInfo, GuidanceBranch } from '../core/types.js';
 export { Pipeline, GenerateRequestError, GenerationAbortedError } from './generate.js';
 export type { GenerateRequest, GenerateResult, DenoisedJob, Progress, Phase, RunOptions, ResolvedRequest, PipelineLoadOptions } from './generate.js';
 export { resolvePipeline, builtInPipelines, PipelineDefinitionError, DEFAULT_PIPELINE } from './definition.js';

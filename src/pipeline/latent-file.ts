@@ -4,7 +4,7 @@
  */
 import { readInputFile } from '../io/input-file.js';
 import { parseNpy, writeNpy } from '../io/npy.js';
-import type { Latent } from './types.js';
+import type { Latent } from '../core/types.js';
 
 export class LatentFileError extends Error {
   override name = 'LatentFileError';

@@ -3,12 +3,12 @@
  * generation setting (size, frames, steps, sampler). Solving needs only the DiT's sizes;
  * learning also runs it on calibration prompts and seeds.
  */
-import { UserError } from '../batch/errors.js';
-import type { Solver } from '../batch/types.js';
+import { UserError } from '../core/errors.js';
+import type { SolverName as Solver } from '../core/types.js';
 import { WanDiT } from '../models/wan/dit/runtime.js';
 import { readVaeManifest } from '../models/wan/vae/chunk-decoder.js';
 import { resolvePipeline } from './definition.js';
-import type { Latent, TextContext } from './types.js';
+import type { Latent, TextContext } from '../core/types.js';
 import { torchRandn } from '../sampling/noise.js';
 import type { AttentionVariant, FlopsShape } from '../sparsity/flops.js';
 import { learnSchedule, solveSchedule, sparseRunner, type CostTable, type LearnCase, type LearnedSchedule, type Sampling } from '../sparsity/learn.js';

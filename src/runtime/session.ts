@@ -1,31 +1,112 @@
 /**
- * onnxruntime-node sessions with the settings measured best on CPU: 2 intra-op threads,
- * sequential execution. Models are loaded by path so external weights resolve next to them.
+ * The one place onnxruntime sessions are created. Settings measured best on CPU: 2 intra-op
+ * threads, sequential execution. Models are loaded by path so external weights resolve next
+ * to them. `providers` picks the execution providers (default `cpu`); one that this
+ * onnxruntime-node build does not have, or whose libraries are not installed, fails with an
+ * `ExecutionProviderError` that names the fix. Rooms use the `Session`/`Tensor` types and the
+ * tensor helpers here, not onnxruntime itself.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { UserError } from '../core/errors.js';
 
-export { ort };
+export type Session = ort.InferenceSession;
+export type Tensor = ort.Tensor;
+export type Feeds = Record<string, ort.Tensor>;
+
+/** Execution providers diffsparse knows how to ask onnxruntime-node for. */
+export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
 export interface SessionOptions {
   intraOpThreads?: number;
   /** Keep weights mmapped instead of prepacked copies: faster load, less RSS, slightly slower runs. */
   mmapWeights?: boolean;
+  /** Execution providers in order of preference (default ['cpu']). */
+  providers?: readonly ExecutionProvider[];
 }
 
-export async function createSession(model: string | Uint8Array, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+/** A requested execution provider this installation cannot run. */
+export class ExecutionProviderError extends UserError {
+  override readonly name: string = 'ExecutionProviderError';
+}
+
+/** Where onnxruntime-node keeps its native libraries for this platform. */
+function nativeDir(): string | null {
+  try {
+    const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const bin = join(pkg, 'bin');
+    for (const napi of readdirSync(bin)) {
+      const dir = join(bin, napi, process.platform, process.arch);
+      if (existsSync(dir)) return dir;
+    }
+  } catch {
+    // fall through: unknown layout
+  }
+  return null;
+}
+
+const installed = new Map<string, boolean>();
+
+/** Whether the provider's libraries are present (bundled ones always are). */
+function providerInstalled(name: string, bundled: boolean): boolean {
+  if (bundled) return true;
+  let ok = installed.get(name);
+  if (ok === undefined) {
+    const dir = nativeDir();
+    ok = dir !== null && readdirSync(dir).some((f) => f.includes(`providers_${name}`));
+    installed.set(name, ok);
+  }
+  return ok;
+}
+
+/** The providers this onnxruntime-node build supports, with whether each is installed. */
+export function availableProviders(): { name: string; installed: boolean }[] {
+  return ort.listSupportedBackends().map((b) => ({ name: b.name, installed: providerInstalled(b.name, b.bundled) }));
+}
+
+const FIX: Record<string, string> = {
+  cuda: 'install the CUDA 12 provider libraries with `node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12` (this project\'s .npmrc skips them), on Linux x64 with CUDA 12 and cuDNN 9',
+  webgpu: 'WebGPU needs a GPU adapter with a Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver, and an onnxruntime-node build that bundles it; use --device cpu otherwise',
+};
+
+/** Checks a provider list against this installation; throws `ExecutionProviderError` naming the fix. */
+export function checkProviders(providers: readonly string[]): ExecutionProvider[] {
+  if (providers.length === 0) throw new ExecutionProviderError('no execution provider given; use --device cpu (or cuda, webgpu)');
+  const available = availableProviders();
+  for (const p of providers) {
+    if (!(EXECUTION_PROVIDERS as readonly string[]).includes(p)) throw new ExecutionProviderError(`unknown device "${p}"; use one of ${EXECUTION_PROVIDERS.join(', ')}`);
+    const a = available.find((b) => b.name === p);
+    if (!a) throw new ExecutionProviderError(`device ${p} is not supported by onnxruntime-node ${ort.env.versions.node ?? ''} on ${process.platform}-${process.arch} (it has ${available.map((b) => b.name).join(', ')}); ${FIX[p] ?? 'use --device cpu'}`);
+    if (!a.installed) throw new ExecutionProviderError(`device ${p}: onnxruntime-node's ${p} provider is not installed; ${FIX[p] ?? 'use --device cpu'}`);
+  }
+  return providers as ExecutionProvider[];
+}
+
+export async function createSession(model: string | Uint8Array, options: SessionOptions = {}): Promise<Session> {
+  const providers = options.providers ?? ['cpu'];
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: options.intraOpThreads ?? 2,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   };
+  if (!(providers.length === 1 && providers[0] === 'cpu')) sessionOptions.executionProviders = [...checkProviders(providers)];
   if (options.mmapWeights) (sessionOptions as { extra?: unknown }).extra = { session: { disable_prepacking: '1' } };
-  return typeof model === 'string' ? ort.InferenceSession.create(model, sessionOptions) : ort.InferenceSession.create(model, sessionOptions);
+  try {
+    return typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+  } catch (e) {
+    const p = providers.find((name) => name !== 'cpu' && String((e as Error).message).toLowerCase().includes(name));
+    if (p) throw new ExecutionProviderError(`device ${p} failed to start a session: ${(e as Error).message}; ${FIX[p] ?? 'use --device cpu'}`);
+    throw e;
+  }
 }
 
-export function f32Tensor(data: Float32Array, dims: number[]): ort.Tensor {
+export function f32Tensor(data: Float32Array, dims: number[]): Tensor {
   return new ort.Tensor('float32', data, dims);
 }
 
-export function i64Tensor(data: BigInt64Array | number[], dims: number[]): ort.Tensor {
+export function i64Tensor(data: BigInt64Array | number[], dims: number[]): Tensor {
   return new ort.Tensor('int64', data instanceof BigInt64Array ? data : BigInt64Array.from(data.map(BigInt)), dims);
 }

@@ -1,11 +1,11 @@
-export { scheduleFor, unipcSchedule, samplingSigmasSchedule, shiftSigma, linspace, SamplerConfigError, SOLVER_NAMES, NUM_TRAIN_TIMESTEPS } from './schedule.js';
+export { unipcSchedule, samplingSigmasSchedule, shiftSigma, linspace, SamplerConfigError, NUM_TRAIN_TIMESTEPS } from './schedule.js';
 export type { SolverName, SigmaSchedule } from './schedule.js';
 export type { FlowSolver, SolverStepTrace } from './solver.js';
 export { SolverStateError } from './solver.js';
 export { FlowUniPCSolver } from './unipc.js';
 export { FlowDPMSolverPP } from './dpmpp.js';
 export { FlowEulerSolver } from './euler.js';
-export { createSolver } from './create-solver.js';
+export { createSolver } from './solvers.js';
 export { combineGuidance } from './guidance.js';
 export { torchRandn, NoiseSeedError } from './noise.js';
 export type { BoxMullerFlavor, TorchRandnOptions } from './noise.js';

@@ -4,9 +4,7 @@
  * match exactly and sigmas to the bit: float64 maths, int64 truncation, float32 storage.
  */
 
-export type SolverName = 'unipc' | 'dpm++' | 'euler';
-
-export const SOLVER_NAMES: readonly SolverName[] = ['unipc', 'dpm++', 'euler'];
+export type { SolverName } from '../core/types.js';
 
 export interface SigmaSchedule {
   /** steps + 1 float32 noise levels, strictly decreasing, the last one exactly 0. */
@@ -71,16 +69,4 @@ export function samplingSigmasSchedule(steps: number, shift: number): SigmaSched
   const grid = linspace(1, 0, steps + 1).slice(0, steps);
   // The scheduler's own shift is 1 on this route, which leaves these values unchanged.
   return finish(grid.map((s) => shiftSigma(s, shift)));
-}
-
-export function scheduleFor(solver: SolverName, steps: number, shift: number): SigmaSchedule {
-  switch (solver) {
-    case 'unipc':
-      return unipcSchedule(steps, shift);
-    case 'dpm++':
-    case 'euler':
-      return samplingSigmasSchedule(steps, shift);
-    default:
-      throw new SamplerConfigError(`unknown solver '${String(solver)}'; use one of ${SOLVER_NAMES.join(', ')}`);
-  }
 }

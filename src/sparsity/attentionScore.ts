@@ -6,7 +6,7 @@
  * Cost 4·m·N·D FLOPs, about 1% of a dense block at m = 256.
  */
 import { GraphBuilder } from '../onnx/builder.js';
-import { createSession, f32Tensor, type ort } from '../runtime/session.js';
+import { createSession, f32Tensor, type Session } from '../runtime/session.js';
 import { gatherRows } from '../models/wan/dit/rows.js';
 
 export function buildAttentionInfluence(dim: number, heads: number): GraphBuilder {
@@ -31,7 +31,7 @@ export function sampledQueryRows(n: number, m: number): Int32Array {
 
 export class AttentionInfluence {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: Session,
     readonly dim: number,
     readonly queries: number,
   ) {}

@@ -6,7 +6,7 @@
  * accounted exactly (bytes of every allocated array).
  */
 import { f32ToF16Bits } from '../onnx/half.js';
-import type { GuidanceBranch } from '../pipeline/types.js';
+import type { GuidanceBranch } from '../core/types.js';
 import { SparseShapeError } from './errors.js';
 
 export interface TokenGrid {

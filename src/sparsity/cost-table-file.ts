@@ -5,7 +5,7 @@
  * valid for the model, step count and attention variant it was measured with.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { UserError } from '../batch/errors.js';
+import { UserError } from '../core/errors.js';
 import type { AttentionVariant } from './flops.js';
 import type { CostTable } from './learn.js';
 import { jsonErrorMessage, MAX_JSON_INPUT_BYTES, refuseSpecialFile } from '../io/input-file.js';

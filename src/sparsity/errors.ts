@@ -28,3 +28,8 @@ export class ScheduleLevelError extends ScheduleError {
 export class SparseShapeError extends Error {
   override readonly name = 'SparseShapeError';
 }
+
+/** A sparsity request (schedule, budget, method) that cannot be served as given. */
+export class SparsityRequestError extends Error {
+  override name = 'SparsityRequestError';
+}

@@ -1,10 +1,11 @@
 /**
  * Fidelity of an accelerated generation against the dense one with the same seed, as the
  * acceleration papers measure it: relative L2 of the final latent, and per-frame PSNR / SSIM
- * of the decoded videos. The metric definitions live in `src/eval/metrics.ts`; this file
- * adapts the decoder's planar output to them.
+ * of the decoded videos. The metric definitions live in `src/video/metrics.ts`; this file
+ * adapts the decoder's planar output to them. Every function takes the reference (dense)
+ * first, then the one under test, like the metrics.
  */
-import { latentRelativeL2, psnr, ssim, type Clip } from '../eval/metrics.js';
+import { latentRelativeL2, psnr, ssim, type Clip } from '../video/metrics.js';
 
 export interface Video {
   /** Planar (3, frames, height, width), values in [-1, 1] (clamped when read). */
@@ -29,17 +30,17 @@ export function videoToClip(v: Video): Clip {
   return { width: v.width, height: v.height, frames };
 }
 
-/** ‖a − ref‖₂ / ‖ref‖₂ of two latents. */
-export function relativeL2(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  return latentRelativeL2(ref, a);
+/** ‖test − reference‖₂ / ‖reference‖₂ of two latents. */
+export function relativeL2(reference: ArrayLike<number>, test: ArrayLike<number>): number {
+  return latentRelativeL2(reference, test);
 }
 
 /** Mean over frames of the per-frame PSNR (dB), 100 for identical frames. */
-export function videoPsnr(a: Video, ref: Video): number {
-  return psnr(videoToClip(ref), videoToClip(a)).psnr;
+export function videoPsnr(reference: Video, test: Video): number {
+  return psnr(videoToClip(reference), videoToClip(test)).psnr;
 }
 
 /** Mean over frames of the channel-averaged SSIM (Gaussian 11/1.5 window, valid region). */
-export function videoSsim(a: Video, ref: Video): number {
-  return ssim(videoToClip(ref), videoToClip(a)).ssim;
+export function videoSsim(reference: Video, test: Video): number {
+  return ssim(videoToClip(reference), videoToClip(test)).ssim;
 }

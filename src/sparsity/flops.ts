@@ -140,15 +140,3 @@ export function generationFlops(s: FlopsShape, table: readonly (readonly number[
   const denseTotal = denseBlocks + fixed;
   return { total, dense: denseTotal, ratio: total / denseTotal, blocks, denseBlocks };
 }
-
-/** Human-readable FLOPs, e.g. "12.3 TFLOPs". */
-export function formatFlops(flops: number): string {
-  const units: [number, string][] = [
-    [1e15, 'PFLOPs'],
-    [1e12, 'TFLOPs'],
-    [1e9, 'GFLOPs'],
-    [1e6, 'MFLOPs'],
-  ];
-  for (const [scale, name] of units) if (flops >= scale) return `${(flops / scale).toFixed(3)} ${name}`;
-  return `${flops.toFixed(0)} FLOPs`;
-}

@@ -10,7 +10,7 @@ export * from './scores.js';
 export * from './attentionScore.js';
 export * from './modulation.js';
 export * from './executor.js';
-export * from './baselines.js';
+export * from './methods/index.js';
 export * from './learn.js';
 export * from './fidelity.js';
 export * from './modelInfo.js';

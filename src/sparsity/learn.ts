@@ -16,8 +16,8 @@
  *    The best schedule measured (lowest final-latent error) is kept.
  * Squared errors are used because independent perturbations add in squared norm.
  */
-import { denoise } from '../pipeline/denoise.js';
-import type { Latent, TextContext } from '../pipeline/types.js';
+import { denoise } from '../sampling/denoise.js';
+import type { Latent, TextContext } from '../core/types.js';
 import type { SolverName } from '../sampling/schedule.js';
 import type { WanDiT } from '../models/wan/dit/runtime.js';
 import { blockReuseBaseline, uniformTokenBaseline } from './baselines.js';

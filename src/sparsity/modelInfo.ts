@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { WanDiT } from '../models/wan/dit/runtime.js';
-import type { Latent } from '../pipeline/types.js';
+import type { Latent } from '../core/types.js';
 import type { FlopsShape } from './flops.js';
 import type { ScheduleModel } from './schedule.js';
 

@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TextContext } from '../pipeline/types.js';
+import type { TextContext } from '../core/types.js';
 import type { SessionOptions } from '../runtime/session.js';
 import { T5_FILES } from '../models/wan/t5/convert.js';
 import { T5EncoderSession } from '../models/wan/t5/session.js';

@@ -9,7 +9,7 @@
  * ffmpeg pipe fed from this thread only drains between chunks. To overlap decoding with
  * encoding use `decodeStreamInWorker` (same chunks, decoder on a worker thread).
  */
-import type { Latent } from '../pipeline/types.js';
+import type { Latent } from '../core/types.js';
 import type { DecodedChunk, VaeChunkDecoder } from '../models/wan/vae/chunk-decoder.js';
 import { decodeTiledFrame, planTiles, type TileLayout, type TilingOptions } from './tiling.js';
 

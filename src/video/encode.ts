@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import { PNG } from 'pngjs';
@@ -22,9 +22,12 @@ import {
   FfmpegFailedError, FfmpegKilledError, FfmpegMissingError, FrameSizeError, OutputWriteError, VideoCodecError, VideoEncodeError,
 } from './errors.js';
 import { resolveFfmpeg } from './ffmpeg-binary.js';
+import { formatOf } from './format.js';
 import { planarToRgb24 } from './pixels.js';
 
-export type VideoFormat = 'mp4' | 'webm' | 'gif' | 'png';
+import type { VideoFormat } from '../core/types.js';
+
+export type { VideoFormat };
 
 /** Wan2.1's `sample_fps`. */
 export const DEFAULT_FPS = 16;
@@ -80,13 +83,7 @@ export interface FrameSink {
 
 export const SIDECAR_FORMAT = 'diffsparse/video-sidecar';
 
-export function formatOf(output: string, format?: VideoFormat): VideoFormat {
-  if (format) return format;
-  const ext = extname(output).toLowerCase();
-  if (ext === '.mp4' || ext === '.webm' || ext === '.gif') return ext.slice(1) as VideoFormat;
-  if (ext === '' || output.endsWith('/')) return 'png';
-  throw new VideoEncodeError(`cannot tell the video format of ${output}; use .mp4, .webm, .gif, or a folder name for PNG frames.`, output);
-}
+export { formatFromName, formatOf } from './format.js';
 
 function temporaryPath(output: string, suffix: string): string {
   return join(dirname(output), `.${basename(output)}.partial-${process.pid}-${randomUUID().slice(0, 8)}${suffix}`);

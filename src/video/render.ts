@@ -2,7 +2,7 @@
  * Latent → video file in one call: the VAE decodes on a worker thread, one latent frame at a
  * time, and each chunk is encoded while the next one decodes (step 5 of a generation).
  */
-import type { Latent } from '../pipeline/types.js';
+import type { Latent } from '../core/types.js';
 import { latentFrames } from './decode-stream.js';
 import { encodeChunks, type EncodeChunksOptions, type VideoEncodeResult } from './encode.js';
 import { decodeStreamInWorker, type WorkerDecodeOptions } from './worker-decode-stream.js';

@@ -3,10 +3,10 @@
  * (ffmpeg gets fed by this thread's event loop), the worker already decodes latent frame
  * i+1. At most two chunks are in flight, so memory stays bounded by the chunk size.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../runtime/worker.js';
 import type { DecodedChunk } from '../models/wan/vae/chunk-decoder.js';
+import type { ExecutionProvider } from '../runtime/session.js';
 import type { LatentFrameSize, LatentFrames } from './decode-stream.js';
 import type { TilingOptions } from './tiling.js';
 import type { DecodeWorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
@@ -19,18 +19,12 @@ export interface WorkerDecodeOptions {
   tiling?: TilingOptions;
   /** onnxruntime threads inside the worker (default 2). */
   intraOpThreads?: number;
+  /** Execution providers of the decoder sessions (default ['cpu']). */
+  providers?: readonly ExecutionProvider[];
 }
 
 function startWorker(init: DecodeWorkerInit): Worker {
-  // The pathname, not the URL: tsx's scoped loader appends a query string to module URLs.
-  if (!new URL(import.meta.url).pathname.endsWith('.ts')) return new Worker(new URL('./decode-worker.js', import.meta.url), { workerData: init });
-  // Running from the TypeScript sources (tests, tsx): register tsx inside the worker first
-  // (its ESM API; require.resolve finds the .cjs twin of the same file).
-  // `--import tsx` in execArgv does not reach a worker's entry module on Node 20.
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const entry = new URL('./decode-worker.ts', import.meta.url).href;
-  const bootstrap = `(async () => { (await import(${JSON.stringify(tsxApi)})).register(); await import(${JSON.stringify(entry)}); })()`;
-  return new Worker(bootstrap, { eval: true, workerData: init });
+  return startModuleWorker(new URL('./decode-worker.js', import.meta.url), { workerData: init });
 }
 
 /** Messages from the worker as an awaitable queue; worker errors and exits become failures. */
@@ -57,7 +51,7 @@ async function* toAsync(frames: LatentFrames): AsyncGenerator<Float32Array> {
 }
 
 export async function* decodeStreamInWorker(modelDir: string, frames: LatentFrames, size: LatentFrameSize, options: WorkerDecodeOptions = {}): AsyncGenerator<DecodedChunk> {
-  const worker = startWorker({ modelDir, size, tiling: options.tiling, intraOpThreads: options.intraOpThreads });
+  const worker = startWorker({ modelDir, size, tiling: options.tiling, intraOpThreads: options.intraOpThreads, providers: options.providers });
   const inbox = new Inbox();
   let finished = false;
   worker.on('message', (m: WorkerReply) => inbox.push(m));

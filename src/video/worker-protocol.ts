@@ -1,4 +1,5 @@
 /** Messages between `decodeStreamInWorker` and the decode worker. */
+import type { ExecutionProvider } from '../runtime/session.js';
 import type { DecodedChunk } from '../models/wan/vae/chunk-decoder.js';
 import type { TilingOptions } from './tiling.js';
 
@@ -7,6 +8,7 @@ export interface DecodeWorkerInit {
   size: { height: number; width: number };
   tiling?: TilingOptions;
   intraOpThreads?: number;
+  providers?: readonly ExecutionProvider[];
 }
 
 export type WorkerRequest = { type: 'frame'; data: Float32Array } | { type: 'end' };

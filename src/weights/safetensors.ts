@@ -3,7 +3,7 @@ import { toBigInt64, toFloat32 } from './convert.js';
 import { WeightFormatError, WeightKeyError } from './errors.js';
 import { openForRead, readExact } from './fileRead.js';
 import { DTYPE_ITEMSIZE, type RawWeightSource, type TensorInfo, type WeightDtype } from './types.js';
-import { jsonErrorMessage } from '../io/input-file.js';
+import { jsonErrorMessage } from '../core/json-error.js';
 
 /** The safetensors reference implementation refuses headers above 100 MB; so do we (and it bounds memory). */
 const MAX_HEADER_BYTES = 100_000_000;

@@ -12,7 +12,7 @@ import { convertCheckpoint } from '../../src/convert/index.js';
 import { parseNpy } from '../../src/io/npy.js';
 import { DenseDiT } from '../../src/models/wan/dit/dense.js';
 import { WanDiT } from '../../src/models/wan/dit/runtime.js';
-import type { Latent, TextContext } from '../../src/pipeline/types.js';
+import type { Latent, TextContext } from '../../src/core/types.js';
 import { originalToDiffusers } from '../../src/weights/keymaps.js';
 import { ATOL, FIXTURE_DIT_DIR, fixture, maxAbsDiff } from './fixtures.js';
 import { readFixtureCheckpoint, writeCheckpointDir, type Tensor } from './helpers/checkpoint.js';

@@ -9,7 +9,7 @@ import { buildTimeEmbed, buildTextEmbed, buildPatchEmbed, buildContextKV, buildS
 import { timestepSinusoid } from '../../src/models/wan/dit/sinusoid.js';
 import { ropeTables } from '../../src/models/wan/dit/rope.js';
 import { patchGrid, patchify } from '../../src/models/wan/dit/patchify.js';
-import { createSession, f32Tensor, type ort } from '../../src/runtime/session.js';
+import { createSession, f32Tensor, type Session, type Tensor } from '../../src/runtime/session.js';
 import type { GraphBuilder } from '../../src/onnx/builder.js';
 import { readFileSync } from 'node:fs';
 import { ATOL, FIXTURE_DIT_DIR, fixture, fixtureF64, maxAbsDiff } from './fixtures.js';
@@ -31,12 +31,12 @@ beforeAll(async () => {
   await src.close();
 });
 
-const sessions: ort.InferenceSession[] = [];
+const sessions: Session[] = [];
 afterAll(async () => {
   for (const s of sessions) await s.release();
 });
 
-async function run(g: GraphBuilder, feeds: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
+async function run(g: GraphBuilder, feeds: Record<string, Tensor>): Promise<Record<string, Float32Array>> {
   const s = await createSession(g.toBytes(), { intraOpThreads: 1 });
   sessions.push(s);
   const out = await s.run(feeds);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   frameSsim, gaussianKernel, latentRelativeL2, MetricInputError, psnr, PSNR_CAP_DB, ssim, temporalFlickering, type Clip,
-} from '../../src/eval/metrics.js';
+} from '../../src/video/metrics.js';
 import { referenceFlicker, referenceFramePsnr, referenceFrameSsim } from './reference-metrics.js';
 
 /** Deterministic pseudo-random bytes (LCG), so failures reproduce. */

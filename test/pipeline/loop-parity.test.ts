@@ -14,8 +14,8 @@ import { readNpyF32 } from '../../src/io/npy.js';
 import { DenseDiT, WanDiT } from '../../src/models/wan/dit/index.js';
 import { convertVaeCheckpoint } from '../../src/models/wan/vae/convert.js';
 import { VaeChunkDecoder } from '../../src/models/wan/vae/chunk-decoder.js';
-import { denoise } from '../../src/pipeline/denoise.js';
-import type { Latent, StepInfo, TextContext, VelocityModel } from '../../src/pipeline/types.js';
+import { denoise } from '../../src/sampling/denoise.js';
+import type { Latent, StepInfo, TextContext, VelocityModel } from '../../src/core/types.js';
 import { decodeStream, latentFrames } from '../../src/video/decode-stream.js';
 import { fixtureWrapper } from '../vae/fixture.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { linspace, samplingSigmasSchedule, SamplerConfigError, scheduleFor, unipcSchedule } from '../../src/sampling/schedule.js';
+import { linspace, samplingSigmasSchedule, SamplerConfigError, unipcSchedule } from '../../src/sampling/schedule.js';
+import { scheduleFor } from '../../src/sampling/solvers.js';
 import { loadF32, loadTimesteps, SAMPLER_FIXTURES } from './fixtures.js';
 
 describe('flow-matching schedules', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSolver } from '../../src/sampling/create-solver.js';
+import { createSolver } from '../../src/sampling/solvers.js';
 import { FlowEulerSolver } from '../../src/sampling/euler.js';
 import { linspace, samplingSigmasSchedule } from '../../src/sampling/schedule.js';
 import { SolverStateError } from '../../src/sampling/solver.js';

@@ -10,7 +10,7 @@ import { loadSchedule } from '../../src/sparsity/schedule.js';
 import { modelFingerprint } from '../../src/sparsity/modelInfo.js';
 import { planFromSchedule } from '../../src/sparsity/executor.js';
 import { tokenScores, topK } from '../../src/sparsity/scores.js';
-import type { Latent } from '../../src/pipeline/types.js';
+import type { Latent } from '../../src/core/types.js';
 import { generate, loadF32, maxAbsDiff, tinySetup, type TinySetup } from './helpers.js';
 
 let s: TinySetup;
@@ -94,7 +94,7 @@ describe('sparse executor on the fixture tiny DiT (UniPC, 8 steps, CFG 5)', () =
     const { e, e0 } = await s.dit.embedTime(t);
     const { patches, grid } = s.dit.patchify(latent);
     const x = await s.dit.embedPatches(patches);
-    const mods = (sparse as unknown as { modulations: Float32Array[] }).modulations;
+    const mods = readBlockModulations(s.dit);
     for (let l = 0; l < LAYERS; l++) {
       const c = sparse.cache.layer('cond', l);
       const m = modulationRows(mods[l], e0);

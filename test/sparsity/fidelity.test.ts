@@ -33,14 +33,14 @@ function naiveSsim(x: Float64Array, y: Float64Array, h: number, w: number): numb
 describe('fidelity metrics', () => {
   it('relative L2', () => {
     expect(relativeL2([1, 2, 2], [1, 2, 2])).toBe(0);
-    expect(relativeL2([0, 0], [3, 4])).toBeCloseTo(1, 12);
+    expect(relativeL2([3, 4], [0, 0])).toBeCloseTo(1, 12);
   });
 
   it('PSNR per frame on [0, 1] RGB, capped at 100 for identical frames', () => {
     const ref = video(2, 4, 4, () => 0);
     // +0.2 in [-1, 1] is +0.1 in [0, 1]: MSE 0.01 → 20 dB
     const a = video(2, 4, 4, () => 0.2);
-    expect(videoPsnr(a, ref)).toBeCloseTo(20, 5); // 0.2 is not exact in float32
+    expect(videoPsnr(ref, a)).toBeCloseTo(20, 5); // 0.2 is not exact in float32
     expect(videoPsnr(ref, ref)).toBe(100);
   });
 
@@ -52,9 +52,9 @@ describe('fidelity metrics', () => {
     const y = Float64Array.from(x, (v) => Math.min(1, Math.max(0, v + 0.2 * (rnd() - 0.5))));
     // one frame whose three channels are the same plane, mapped from [0, 1] to [-1, 1]
     const asVideo = (p: Float64Array): Video => video(1, h, w, (i) => p[i % (h * w)]! * 2 - 1);
-    expect(videoSsim(asVideo(y), asVideo(x))).toBeCloseTo(naiveSsim(x, y, h, w), 6);
+    expect(videoSsim(asVideo(x), asVideo(y))).toBeCloseTo(naiveSsim(x, y, h, w), 6);
     const v = video(2, 16, 16, (i) => Math.sin(i));
     expect(videoSsim(v, v)).toBeCloseTo(1, 12);
-    expect(videoSsim(video(2, 16, 16, (i) => Math.sin(i) * 0.5), v)).toBeLessThan(1);
+    expect(videoSsim(v, video(2, 16, 16, (i) => Math.sin(i) * 0.5))).toBeLessThan(1);
   });
 });

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { convertCheckpoint } from '../../src/convert/index.js';
 import { parseNpy } from '../../src/io/npy.js';
 import { WanDiT } from '../../src/models/wan/dit/runtime.js';
-import { denoise } from '../../src/pipeline/denoise.js';
-import type { Latent, TextContext, VelocityModel } from '../../src/pipeline/types.js';
+import { denoise } from '../../src/sampling/denoise.js';
+import type { Latent, TextContext, VelocityModel } from '../../src/core/types.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/wan21-tiny/', import.meta.url));
 

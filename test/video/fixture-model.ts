@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertVaeDecoder } from '../../src/models/wan/vae/convert.js';
 import { VaeChunkDecoder } from '../../src/models/wan/vae/chunk-decoder.js';
-import type { Latent } from '../../src/pipeline/types.js';
+import type { Latent } from '../../src/core/types.js';
 import { fixtureArray, fixtureWeights, fixtureWrapper } from '../vae/fixture.js';
 
 export interface FixtureModel {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VaeChunkDecoder, type DecodedChunk } from '../../src/models/wan/vae/chunk-decoder.js';
 import { convertVaeDecoder } from '../../src/models/wan/vae/convert.js';
 import { randomVaeWeights } from '../../src/models/wan/vae/random-weights.js';
-import type { Latent } from '../../src/pipeline/types.js';
+import type { Latent } from '../../src/core/types.js';
 import { decodeStream, latentFrames } from '../../src/video/decode-stream.js';
 import { axisWeights, planTiles, tileStarts } from '../../src/video/tiling.js';
 

@@ -26,6 +26,15 @@ describe('decode on a worker thread', () => {
     there.forEach((c, i) => expect(c.data).toEqual(here[i].data));
   });
 
+  it('decodes in tiles through the same loop as the in-thread stream', async () => {
+    const size = { height: 4, width: 6 };
+    const tiling = { tileHeight: 4, tileWidth: 4, overlap: 2 };
+    const here = await collect(decodeStream(model.decoder, latentFrames(model.latent), size, { tiling }));
+    const there = await collect(decodeStreamInWorker(join(model.dir, 'vae'), latentFrames(model.latent), size, { tiling }));
+    expect(there.map((c) => [c.latentIndex, c.firstFrame, c.frames])).toEqual(here.map((c) => [c.latentIndex, c.firstFrame, c.frames]));
+    there.forEach((c, i) => expect(c.data).toEqual(here[i].data));
+  });
+
   it('reports a decode error from the worker as one typed error', async () => {
     const bad = [new Float32Array(5)];
     const err = await collect(decodeStreamInWorker(join(model.dir, 'vae'), bad, { height: 4, width: 6 })).catch((e: unknown) => e);

@@ -11,7 +11,7 @@ import {
 } from '../options.js';
 import { boundedInt, collect, fraction, number, seedValue, text } from '../parse.js';
 import { formatDuration, ProgressReporter } from '../progress.js';
-import { readPromptsFile } from '../prompts-file.js';
+import { promptsFromFlags } from '../prompts-file.js';
 
 type Method = (typeof METHODS)[number];
 
@@ -49,9 +49,8 @@ export function variantsFromFlags(flags: Pick<CompareFlags, 'budget' | 'method' 
 }
 
 async function promptsOf(flags: CompareFlags): Promise<string[]> {
-  if (flags.prompts !== undefined && flags.prompt !== undefined) throw new UsageError('give prompts with --prompt or with --prompts FILE, not both');
-  if (flags.prompts !== undefined) return readPromptsFile(flags.prompts);
-  if (flags.prompt) return flags.prompt;
+  const prompts = await promptsFromFlags(flags);
+  if (prompts) return prompts;
   throw new UsageError('no prompts: give --prompt TEXT (repeatable) or --prompts FILE');
 }
 

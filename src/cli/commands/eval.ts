@@ -12,7 +12,7 @@ import {
 } from '../options.js';
 import { boundedInt, collect, positiveInt, seedValue, text } from '../parse.js';
 import { formatDuration, ProgressReporter } from '../progress.js';
-import { readPromptsFile } from '../prompts-file.js';
+import { promptsFromFlags } from '../prompts-file.js';
 
 interface EvalFlags extends RunnerFlags, GenerationFlags, SparsityFlags {
   prompt?: string[];
@@ -43,12 +43,10 @@ function dimension(value: string): Dimension {
 
 /** Custom prompts from --prompt or --prompts (not both); undefined means the suite. */
 async function customPrompts(flags: EvalFlags): Promise<string[] | undefined> {
-  if (flags.prompts !== undefined && flags.prompt !== undefined) throw new UsageError('give prompts with --prompt or with --prompts FILE, not both');
   if ((flags.prompts !== undefined || flags.prompt !== undefined) && flags.dimension !== undefined) {
     throw new UsageError('--dimension picks prompts from the VBench suite; it cannot be combined with custom prompts (--prompt/--prompts)');
   }
-  if (flags.prompts !== undefined) return readPromptsFile(flags.prompts);
-  return flags.prompt;
+  return promptsFromFlags(flags);
 }
 
 export function evalCommand(ctx: CliContext): Command {

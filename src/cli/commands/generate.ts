@@ -1,9 +1,9 @@
 /** `diffsparse generate PROMPT`: one video from a prompt. */
-import path from 'node:path';
 import { Command, Option } from 'commander';
 import { jobOutputName } from '../../batch/naming.js';
-import { outputFormatProblem, randomSeed, requestFieldProblems } from '../../batch/request.js';
+import { randomSeed, requestFieldProblems } from '../../batch/request.js';
 import { FORMATS, type GenerateRequest, type OutputFormat } from '../../batch/types.js';
+import { formatOf } from '../../video/format.js';
 import { printJson, type CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import {
@@ -23,21 +23,20 @@ interface GenerateFlags extends RunnerFlags, GenerationFlags, SparsityFlags {
   overwrite?: boolean;
 }
 
-function formatOf(flags: GenerateFlags): OutputFormat {
-  const problem = flags.output === undefined ? undefined : outputFormatProblem(flags.output, flags.format);
-  if (problem && !/but the format is/.test(problem)) throw new UsageError(`-o ${problem}`);
-  const ext = flags.output ? path.extname(flags.output).slice(1).toLowerCase() : '';
-  const fromName = (FORMATS as readonly string[]).includes(ext) ? (ext as OutputFormat) : undefined;
-  if (flags.format && fromName && flags.format !== fromName) {
-    throw new UsageError(`--format ${flags.format} does not match the output name ${flags.output}; change one of them`);
+/** The output format: the one rule (src/video/format.ts) for a given name, else --format or mp4. */
+function outputFormat(flags: GenerateFlags): OutputFormat {
+  if (!flags.output) return flags.format ?? 'mp4';
+  try {
+    return formatOf(flags.output, flags.format);
+  } catch (e) {
+    throw new UsageError(`-o ${(e as Error).message}`);
   }
-  return flags.format ?? fromName ?? 'mp4';
 }
 
 /** The request the flags describe; the seed is chosen here when not given so it can be reported. */
 export function requestFromFlags(prompt: string, flags: GenerateFlags): GenerateRequest {
   const seed = flags.seed ?? randomSeed();
-  const format = formatOf(flags);
+  const format = outputFormat(flags);
   const output = flags.output ?? jobOutputName({ index: 0, prompt, seed, extension: format }).replace(/^0000-/, '');
   const request: GenerateRequest = {
     prompt, seed, format, output,
@@ -45,7 +44,7 @@ export function requestFromFlags(prompt: string, flags: GenerateFlags): Generate
     ...(flags.saveLatent && { saveLatent: true }),
     ...(flags.noise !== undefined && { noise: flags.noise }),
   };
-  const problems = requestFieldProblems({ prompt, seed, output } as Record<string, unknown>);
+  const problems = requestFieldProblems({ prompt, seed, output, format } as Record<string, unknown>);
   if (problems.length > 0) throw new UsageError(problems.join('; '));
   return request;
 }

@@ -1,16 +1,17 @@
 /** `diffsparse schedule show|draw|resample|solve|learn`: inspect, adapt, solve and learn sparsity schedules. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { AttentionVariant, FlopsShape } from '../../sparsity/flops.js';
+import { ATTENTION_VARIANTS, type AttentionVariant, type FlopsShape } from '../../sparsity/flops.js';
 import type { CostTable } from '../../sparsity/learn.js';
 import type { Schedule } from '../../sparsity/schedule.js';
 import { printJson, type CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { addGenerationOptions, settingsFromFlags, type GenerationFlags } from '../options.js';
-import { collect, fraction, positiveInt, seedValue, text, threadCount } from '../parse.js';
+import { collect, fraction, nonNegativeInt, positiveInt, seedValue, text, threadCount } from '../parse.js';
 import { formatDuration } from '../progress.js';
-import { readPromptsFile } from '../prompts-file.js';
+import { promptsFromFlags } from '../prompts-file.js';
+import type { ScheduleTarget } from '../../pipeline/schedule-target.js';
 
-const ATTENTION = ['reuse', 'fresh-kv', 'cached-kv'] as const satisfies readonly AttentionVariant[];
+const ATTENTION = ATTENTION_VARIANTS;
 
 interface SolveFlags extends GenerationFlags {
   pipeline?: string;
@@ -57,6 +58,16 @@ function addTargetOptions(command: Command): Command {
     .option('--draw <png>', 'also draw the schedule as a PNG heatmap')
     .option('--json', 'print the schedule summary as JSON');
   return addGenerationOptions(command, { video: false });
+}
+
+/** The --cost table, checked against the target's model, steps and --attention. */
+async function costTableFor(target: ScheduleTarget, flags: { cost?: string; attention: AttentionVariant }): Promise<{ table: CostTable; levels: number[] } | undefined> {
+  if (!flags.cost) return undefined;
+  const { loadCostTable } = await import('../../sparsity/cost-table-file.js');
+  const { modelFingerprint } = await import('../../sparsity/modelInfo.js');
+  const loaded = await loadCostTable(flags.cost, { fingerprint: modelFingerprint(target.dit), steps: target.sampling.steps, layers: target.shape.layers });
+  if (loaded.doc.attention !== flags.attention) throw new UsageError(`cost table ${flags.cost} was measured with --attention ${loaded.doc.attention}; pass the same`);
+  return { table: loaded.cost, levels: loaded.doc.levels };
 }
 
 async function writeSchedule(ctx: CliContext, schedule: Schedule, flags: { output: string; draw?: string; json?: boolean }, extra: Record<string, unknown>): Promise<void> {
@@ -152,14 +163,7 @@ export function scheduleCommand(ctx: CliContext): Command {
     const { openScheduleTarget, solveForTarget } = await import('../../pipeline/schedule-target.js');
     const target = await openScheduleTarget(flags.pipeline, settings, flags.threads);
     try {
-      let cost: { table: CostTable; levels: number[] } | undefined;
-      if (flags.cost) {
-        const { loadCostTable } = await import('../../sparsity/cost-table-file.js');
-        const { modelFingerprint } = await import('../../sparsity/modelInfo.js');
-        const loaded = await loadCostTable(flags.cost, { fingerprint: modelFingerprint(target.dit), steps: target.sampling.steps, layers: target.shape.layers });
-        if (loaded.doc.attention !== flags.attention) throw new UsageError(`cost table ${flags.cost} was measured with --attention ${loaded.doc.attention}; pass the same`);
-        cost = { table: loaded.cost, levels: loaded.doc.levels };
-      }
+      const cost = await costTableFor(target, flags);
       const schedule = solveForTarget(target, { budget: flags.budget, attention: flags.attention, ...(cost && { cost }) });
       await writeSchedule(ctx, schedule, flags, {});
     } finally {
@@ -175,27 +179,19 @@ export function scheduleCommand(ctx: CliContext): Command {
     .addOption(new Option('--seeds <list>', 'calibration seeds, comma-separated (every prompt runs with every seed)').argParser(seedList).default([0], '0'))
     .addOption(new Option('--select-seeds <list>', 'other seeds that choose the final schedule among the solved one and the structured ones (judging on the calibration seeds favours the solved one)').argParser(seedList))
     .addOption(new Option('--grouping <SxL>', 'calibration cell size in steps x layers (bigger cells: fewer runs, coarser table)').argParser(grouping).default({ steps: 1, layers: 1 }, '1x1'))
-    .option('--iterations <n>', 'solver-in-the-loop refinement iterations', seedValue, 3)
+    .option('--iterations <n>', 'solver-in-the-loop refinement iterations', nonNegativeInt, 3)
     .option('--cost <file>', 'start from this calibrated cost table instead of measuring one')
     .option('--save-cost <file>', 'save the calibrated cost table, for `schedule solve --cost` at other budgets');
   addTargetOptions(learn).action(async (flags: LearnFlags) => {
-    if (flags.prompts !== undefined && flags.prompt !== undefined) throw new UsageError('give prompts with --prompt or with --prompts FILE, not both');
-    const prompts = flags.prompts !== undefined ? await readPromptsFile(flags.prompts) : flags.prompt;
+    const prompts = await promptsFromFlags(flags);
     if (!prompts) throw new UsageError('learning needs calibration prompts: give --prompt TEXT (repeatable) or --prompts FILE');
     const settings = settingsFromFlags(flags);
     const started = Date.now();
     const say = (line: string): void => void ctx.stderr.write(`${line}\n`);
     const { openScheduleTarget, learnForTarget } = await import('../../pipeline/schedule-target.js');
-    const { modelFingerprint } = await import('../../sparsity/modelInfo.js');
     const target = await openScheduleTarget(flags.pipeline, settings, flags.threads);
     try {
-      let calibrated: { table: CostTable; levels: number[] } | undefined;
-      if (flags.cost) {
-        const { loadCostTable } = await import('../../sparsity/cost-table-file.js');
-        const loaded = await loadCostTable(flags.cost, { fingerprint: modelFingerprint(target.dit), steps: target.sampling.steps, layers: target.shape.layers });
-        if (loaded.doc.attention !== flags.attention) throw new UsageError(`cost table ${flags.cost} was measured with --attention ${loaded.doc.attention}; pass the same`);
-        calibrated = { table: loaded.cost, levels: loaded.doc.levels };
-      }
+      const calibrated = await costTableFor(target, flags);
       const s = target.sampling;
       say(`learning for ${target.pipelineName}: ${s.steps} ${s.solver} steps, latent ${target.latentShape.join('x')}, budget ${(flags.budget * 100).toFixed(1)}%, ${prompts.length} prompt(s) × ${flags.seeds.length} seed(s)`);
       let lastQuarter = -1;

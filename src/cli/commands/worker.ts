@@ -6,7 +6,7 @@ import { printJson, type CliContext } from '../context.js';
 import { addRunnerOptions, runnerFrom, type RunnerFlags } from '../options.js';
 import { boundedInt, MAX_THREADS, positiveInt } from '../parse.js';
 import { ProgressReporter } from '../progress.js';
-import { AbortedError } from '../../batch/errors.js';
+import { AbortedError } from '../../core/errors.js';
 
 interface WorkerFlags extends RunnerFlags {
   redis: string;

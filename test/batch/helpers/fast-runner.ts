@@ -9,7 +9,7 @@ import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { writeLatentNpy } from '../../../src/pipeline/latent-file.js';
-import type { BatchRunner, DenoisedJob, GenerateRequest, GenerateResult, RunOptions } from '../../../src/batch/types.js';
+import type { Renderer, DenoisedJob, GenerateRequest, GenerateResult, RunOptions } from '../../../src/batch/types.js';
 
 export interface FastRunnerOptions {
   denoiseMs?: number;
@@ -48,7 +48,7 @@ export function expectedPixels(seed: number): Uint8Array {
   return out;
 }
 
-export async function createRunner(options: FastRunnerOptions = {}): Promise<BatchRunner> {
+export async function createRunner(options: FastRunnerOptions = {}): Promise<Renderer> {
   const denoiseMs = options.denoiseMs ?? 50;
   const finishMs = options.finishMs ?? 50;
   return {

@@ -7,7 +7,7 @@
  * Options (JSON): width, height, frames, msPerFrame, failPrompt.
  */
 import { createHash } from 'node:crypto';
-import type { BatchRunner, DenoisedJob, GenerateRequest, GenerateResult, RunOptions } from '../../../src/batch/types.js';
+import type { Renderer, DenoisedJob, GenerateRequest, GenerateResult, RunOptions } from '../../../src/batch/types.js';
 import { openVideoWriter } from '../../../src/video/encode.js';
 
 export interface VideoRunnerOptions {
@@ -32,7 +32,7 @@ function budgetOf(req: GenerateRequest): number {
   return 1;
 }
 
-export async function createRunner(options: VideoRunnerOptions = {}): Promise<BatchRunner> {
+export async function createRunner(options: VideoRunnerOptions = {}): Promise<Renderer> {
   const W = options.width ?? 32;
   const H = options.height ?? 24;
   const msPerFrame = options.msPerFrame ?? 4;

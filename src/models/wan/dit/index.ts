@@ -8,4 +8,5 @@ export * from './keys.js';
 export * from './manifest.js';
 export * from './runtime.js';
 export * from './dense.js';
+export * from './hooks.js';
 export * as ditGraphs from './graphs/index.js';

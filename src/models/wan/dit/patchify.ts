@@ -4,7 +4,7 @@
  * flattened to [dim, C·pt·ph·pw]. The head's output is ordered (kt, kh, kw, c) with the
  * output channel fastest, which is a different order.
  */
-import type { Latent } from '../../../pipeline/types.js';
+import type { Latent } from '../../../core/types.js';
 import { DiTInputError } from './errors.js';
 
 /** Token grid after patching: F' × H' × W'; token index = (f·H' + h)·W' + w. */

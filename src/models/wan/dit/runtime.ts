@@ -5,10 +5,11 @@
  * [tokens, width] arrays.
  */
 import { join } from 'node:path';
-import type { Latent, TextContext } from '../../../pipeline/types.js';
-import { createSession, f32Tensor, type ort } from '../../../runtime/session.js';
+import type { Latent, StepInfo, TextContext } from '../../../core/types.js';
+import { createSession, f32Tensor, type ExecutionProvider, type Session, type Tensor } from '../../../runtime/session.js';
 import { headDim, headFeatures, type WanDiTConfig } from './config.js';
 import { DiTInputError, DiTModelFolderError } from './errors.js';
+import { WHOLE, type BlockCall, type ForwardHooks, type PassState, type WholeBlockOutputs } from './hooks.js';
 import { STAGE } from './graphs/stages.js';
 import { readDiTManifest, type DiTManifest } from './manifest.js';
 import { gridTokens, patchGrid, patchify, unpatchify, type PatchGrid } from './patchify.js';
@@ -32,6 +33,8 @@ export interface WanDiTLoadOptions {
    * intermediates (the FFN's [rows, ffn_dim] above all) stay bounded. Default 4096.
    */
   rowChunk?: number;
+  /** Execution providers of the stage sessions (default ['cpu']; see src/runtime/session.ts). */
+  providers?: readonly ExecutionProvider[];
 }
 
 export interface TimeEmbedding {
@@ -79,7 +82,7 @@ export class WanDiT {
   private constructor(
     readonly modelDir: string,
     readonly manifest: DiTManifest,
-    private readonly sessions: Map<string, ort.InferenceSession>,
+    private readonly sessions: Map<string, Session>,
     private readonly options: WanDiTLoadOptions,
   ) {
     this.config = manifest.config;
@@ -89,10 +92,10 @@ export class WanDiT {
   /** Opens a converted folder (see `convertCheckpoint`) and creates every stage session. */
   static async load(modelDir: string, options: WanDiTLoadOptions = {}): Promise<WanDiT> {
     const manifest = readDiTManifest(modelDir);
-    const sessions = new Map<string, ort.InferenceSession>();
+    const sessions = new Map<string, Session>();
     try {
       for (const [stage, entry] of Object.entries(manifest.stages))
-        sessions.set(stage, await createSession(join(modelDir, entry.file), { intraOpThreads: options.intraOpThreads, mmapWeights: options.mmapWeights }));
+        sessions.set(stage, await createSession(join(modelDir, entry.file), { intraOpThreads: options.intraOpThreads, mmapWeights: options.mmapWeights, providers: options.providers }));
     } catch (e) {
       for (const s of sessions.values()) await s.release();
       throw e;
@@ -105,13 +108,13 @@ export class WanDiT {
     this.sessions.clear();
   }
 
-  private session(stage: string): ort.InferenceSession {
+  private session(stage: string): Session {
     const s = this.sessions.get(stage);
     if (!s) throw new DiTModelFolderError(`${this.modelDir}: stage ${stage} is not in the converted folder; convert the checkpoint again`);
     return s;
   }
 
-  private async run(stage: string, feeds: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
+  private async run(stage: string, feeds: Record<string, Tensor>): Promise<Record<string, Float32Array>> {
     const out = await this.session(stage).run(feeds);
     const result: Record<string, Float32Array> = {};
     for (const [name, t] of Object.entries(out)) {
@@ -125,10 +128,10 @@ export class WanDiT {
    * Runs a row-wise stage over row chunks: `rowInputs` are [n, width] matrices split by
    * rows, `shared` tensors go to every call, outputs are stitched back to n rows.
    */
-  private async runRows(stage: string, n: number, rowInputs: Record<string, { data: Float32Array; width: number }>, shared: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
+  private async runRows(stage: string, n: number, rowInputs: Record<string, { data: Float32Array; width: number }>, shared: Record<string, Tensor>): Promise<Record<string, Float32Array>> {
     const chunk = this.options.rowChunk ?? DEFAULT_ROW_CHUNK;
-    const slice = (start: number, end: number): Record<string, ort.Tensor> => {
-      const feeds: Record<string, ort.Tensor> = { ...shared };
+    const slice = (start: number, end: number): Record<string, Tensor> => {
+      const feeds: Record<string, Tensor> = { ...shared };
       for (const [name, { data, width }] of Object.entries(rowInputs)) feeds[name] = f32Tensor(data.subarray(start * width, end * width), [1, end - start, width]);
       return feeds;
     };
@@ -290,9 +293,14 @@ export class WanDiT {
 
   /** One dense block: x [n, D] -> block output. */
   async block(layer: number, x: Float32Array, e0: Float32Array, rope: RopeTables, kv: ContextKV): Promise<PostOutputs> {
+    return this.wholeBlock(layer, x, e0, rope, kv);
+  }
+
+  /** One dense block with every stage output (what hooks see). */
+  async wholeBlock(layer: number, x: Float32Array, e0: Float32Array, rope: RopeTables, kv: ContextKV): Promise<WholeBlockOutputs> {
     const { q, k, v } = await this.selfAttnQKV(layer, x, e0, rope);
     const ySa = await this.selfAttnOut(layer, await this.attention(q, k, v));
-    return this.post(layer, x, ySa, e0, kv);
+    return { ...(await this.post(layer, x, ySa, e0, kv)), q, k, v, ySa };
   }
 
   /** Head output [n, out_dim·pt·ph·pw], before unpatchify. */
@@ -309,13 +317,39 @@ export class WanDiT {
 
   // ---- whole passes ----
 
-  /** Dense forward pass with the per-prompt work already done (see `prepareText`). */
-  async forwardWithText(latent: Latent, timestep: number, text: TextState): Promise<Latent> {
+  /**
+   * The forward pass with the per-prompt work already done (see `prepareText`): the one
+   * block loop of the DiT. Without hooks it is the dense model; a cache method's hooks
+   * (see hooks.ts) decide per block whether to run it whole, on some token rows, or not.
+   */
+  async forwardWithText(latent: Latent, timestep: number, text: TextState, hooks?: ForwardHooks, info?: StepInfo): Promise<Latent> {
     const { patches, grid } = this.patchify(latent);
     const { e, e0 } = await this.embedTime(timestep);
     const rope = this.ropeTables(grid);
-    let x = await this.embedPatches(patches);
-    for (let l = 0; l < this.config.numLayers; l++) x = (await this.block(l, x, e0, rope, text.kv[l])).x;
+    const x0 = await this.embedPatches(patches);
+    let x = x0;
+    if (!hooks) {
+      for (let l = 0; l < this.config.numLayers; l++) x = (await this.block(l, x, e0, rope, text.kv[l])).x;
+    } else {
+      const pass: PassState = { info, grid, tokens: gridTokens(grid), e, e0, rope, x0, text };
+      const served = hooks.beginPass ? await hooks.beginPass(pass) : null;
+      if (served) x = served;
+      else
+        for (let l = 0; l < this.config.numLayers; l++) {
+          const call: BlockCall = { pass, layer: l, x, kv: text.kv[l] };
+          const d = hooks.decide ? await hooks.decide(call) : WHOLE;
+          if (d.kind === 'reuse') x = d.x;
+          else if (d.kind === 'rows') {
+            const ySa = await d.selfAttention();
+            x = d.merge(await this.post(l, gatherRows(x, this.config.dim, d.rows), ySa, e0, call.kv));
+          } else {
+            const out = await this.wholeBlock(l, x, e0, rope, call.kv);
+            await hooks.afterWhole?.(call, out);
+            x = out.x;
+          }
+        }
+      hooks.endPass?.(pass, x, served !== null);
+    }
     return this.unpatchify(await this.head(x, e), grid);
   }
 

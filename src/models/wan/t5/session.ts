@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSession, i64Tensor, type ort, type SessionOptions } from '../../../runtime/session.js';
-import type { TextContext } from '../../../pipeline/types.js';
+import { createSession, i64Tensor, type Session, type SessionOptions } from '../../../runtime/session.js';
+import type { TextContext } from '../../../core/types.js';
 import { T5_FILES, type T5ModelManifest } from './convert.js';
 import { T5_INPUTS, T5_OUTPUT } from './graph.js';
 import { T5ConfigError, t5ConfigProblems, type T5EncoderConfig } from './config.js';
@@ -15,7 +15,7 @@ export class T5EncoderSession {
   /** Encoder runs so far (lets callers and tests see what a cache saved). */
   runs = 0;
 
-  constructor(readonly session: ort.InferenceSession, readonly config: T5EncoderConfig) {}
+  constructor(readonly session: Session, readonly config: T5EncoderConfig) {}
 
   /** Loads `text_encoder.onnx` (by path, so external weights resolve) and its config from a converted folder. */
   static async load(modelDir: string, options: SessionOptions = {}): Promise<T5EncoderSession> {

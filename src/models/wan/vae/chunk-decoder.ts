@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSession, f32Tensor, ort } from '../../../runtime/session.js';
+import { createSession, f32Tensor, type ExecutionProvider, type Session, type Tensor } from '../../../runtime/session.js';
 import { VAE_MANIFEST_FILE, VAE_MANIFEST_FORMAT, type VaeDecoderManifest } from './convert.js';
 import { vaeConfigProblems } from './config.js';
 
@@ -30,6 +30,8 @@ export interface DecodedChunk {
 
 export interface ChunkDecoderOptions {
   intraOpThreads?: number;
+  /** Execution providers (default ['cpu']). */
+  providers?: readonly ExecutionProvider[];
 }
 
 export function readVaeManifest(dir: string): VaeDecoderManifest {
@@ -61,13 +63,13 @@ export function readVaeManifest(dir: string): VaeDecoderManifest {
 export class VaeChunkDecoder {
   private constructor(
     readonly manifest: VaeDecoderManifest,
-    readonly first: ort.InferenceSession,
-    readonly next: ort.InferenceSession,
+    readonly first: Session,
+    readonly next: Session,
   ) {}
 
   static async load(dir: string, options: ChunkDecoderOptions = {}): Promise<VaeChunkDecoder> {
     const manifest = readVaeManifest(dir);
-    const sessionOptions = { intraOpThreads: options.intraOpThreads };
+    const sessionOptions = { intraOpThreads: options.intraOpThreads, providers: options.providers };
     const first = await createSession(join(dir, manifest.graphs.first), sessionOptions);
     const next = await createSession(join(dir, manifest.graphs.next), sessionOptions);
     return new VaeChunkDecoder(manifest, first, next);
@@ -94,7 +96,7 @@ export class VaeChunkDecoder {
 
 /** The causal caches of one clip (or one tile of it) between latent frames. */
 export class VaeDecodeState {
-  private caches: Record<string, ort.Tensor> | null = null;
+  private caches: Record<string, Tensor> | null = null;
   private latentIndex = 0;
   private nextFrame = 0;
   private size: [number, number] | null = null;
@@ -119,11 +121,11 @@ export class VaeDecodeState {
     if (this.size && (this.size[0] !== height || this.size[1] !== width)) {
       throw new VaeModelError(`VAE decoder: frame size changed mid-clip (${this.size.join('×')} → ${height}×${width}); open a new state per clip.`);
     }
-    const feeds: Record<string, ort.Tensor> = { z: f32Tensor(latentFrame, [1, zDim, 1, height, width]) };
+    const feeds: Record<string, Tensor> = { z: f32Tensor(latentFrame, [1, zDim, 1, height, width]) };
     const isFirst = this.caches === null;
     if (!isFirst) Object.assign(feeds, this.caches);
     const out = await (isFirst ? this.decoder.first : this.decoder.next).run(feeds);
-    const caches: Record<string, ort.Tensor> = {};
+    const caches: Record<string, Tensor> = {};
     for (const slot of manifest.caches) caches[slot.name] = out[`${slot.name}_out`];
     this.caches = caches;
     this.size = [height, width];

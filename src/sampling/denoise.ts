@@ -4,11 +4,11 @@
  * `WanT2V.generate`'s loop, with the model behind the `VelocityModel` interface so the dense
  * DiT, the sparse DiT and test replays all run through the same code.
  */
-import { createSolver } from '../sampling/create-solver.js';
-import { combineGuidance } from '../sampling/guidance.js';
-import { torchRandn } from '../sampling/noise.js';
-import { SamplerConfigError, type SigmaSchedule, type SolverName } from '../sampling/schedule.js';
-import type { GuidanceBranch, Latent, TextContext, VelocityModel } from './types.js';
+import { createSolver } from './solvers.js';
+import { combineGuidance } from './guidance.js';
+import { torchRandn } from './noise.js';
+import { SamplerConfigError, type SigmaSchedule, type SolverName } from './schedule.js';
+import type { GuidanceBranch, Latent, TextContext, VelocityModel } from '../core/types.js';
 
 /** Noise to draw here instead of passing a latent: torch-compatible seeded normal samples. */
 export interface SeededNoise {

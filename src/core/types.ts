@@ -1,5 +1,6 @@
 /**
- * Shapes shared by the denoising loop and the models it drives. A model only has to turn
+ * Shapes shared by every room (src/core/ is the bottom layer: it imports nothing from the
+ * project). The denoising loop and the models it drives meet here. A model only has to turn
  * (latent, timestep, context) into a velocity; dense DiT, sparse DiT and test replays all
  * implement the same interface, so the samplers never know which one they are driving.
  */
@@ -30,3 +31,9 @@ export interface StepInfo {
 export interface VelocityModel {
   predict(latent: Latent, timestep: number, context: TextContext, info: StepInfo): Promise<Float32Array>;
 }
+
+/** Samplers (their implementations are registered in src/sampling/solvers.ts). */
+export type SolverName = 'unipc' | 'dpm++' | 'euler';
+
+/** Output containers (written by src/video/encode.ts). */
+export type VideoFormat = 'mp4' | 'webm' | 'gif' | 'png';

@@ -1,0 +1,91 @@
+/**
+ * The renderer interface every room that renders videos drives (the CLI, batch lanes, eval),
+ * with its request, progress and result types. A `Pipeline` (src/pipeline/generate.ts) is a
+ * `Renderer`; a test can supply a small one that writes real files without loading a model.
+ * `denoise` and `finish` are separate so batch runners can overlap one job's decoding with
+ * the next job's denoising.
+ */
+import type { Latent, SolverName, VideoFormat } from './types.js';
+
+/** How a generation is sped up (see src/sparsity/methods/). */
+export interface SparsityRequest {
+  /** A schedule file, or the name of a schedule shipped with the pipeline. */
+  schedule?: string;
+  /** Target generation FLOPs as a fraction of dense, in (0, 1]. */
+  budget?: number;
+  /** How to meet `budget`: a registered cache method (src/sparsity/methods/index.ts); default learned. */
+  method?: string;
+}
+
+export interface GenerateRequest extends SparsityRequest {
+  prompt: string;
+  negativePrompt?: string;
+  width?: number;
+  height?: number;
+  /** Video frames; must be 4k+1 (the VAE's temporal stride). */
+  frames?: number;
+  steps?: number;
+  shift?: number;
+  guidance?: number;
+  /** 32-bit seed; a random one is drawn (and reported) when absent. */
+  seed?: number;
+  solver?: SolverName;
+  output: string;
+  format?: VideoFormat;
+  fps?: number;
+  /** Also write the final latent as `<output>.latent.npy`. */
+  saveLatent?: boolean;
+  /** Start from this noise (.npy, C×F×H×W) instead of seeded noise. */
+  noise?: string;
+}
+
+/** A request with every default filled in. */
+export type ResolvedRequest = Required<Omit<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'format'>> &
+  Pick<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method'> & { format: VideoFormat };
+
+export type Phase = 'encode-text' | 'denoise' | 'decode' | 'encode-video';
+
+export interface Progress {
+  phase: Phase;
+  done: number;
+  total: number;
+  /** Something the user should know about this phase (e.g. a prompt cut to the encoder's length). */
+  warning?: string;
+}
+
+export interface RunOptions {
+  onProgress?: (p: Progress) => void;
+  /** Sees the latent after every denoising step (read-only: the loop reuses it). */
+  onStep?: (latent: Float32Array, step: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface DenoisedJob {
+  request: ResolvedRequest;
+  latent: Latent;
+  timings: Record<string, number>;
+  /** FLOPs of the DiT run relative to dense (1 for dense). */
+  flopsRatio: number;
+  /** The schedule file run (also when a --budget picked it), for the sidecar. */
+  schedule?: string;
+  /** What the sparse run was (method, schedule provenance), for the sidecar. */
+  sparsity?: string;
+}
+
+export interface GenerateResult {
+  output: string;
+  sidecar: string | null;
+  latent: string | null;
+  seed: number;
+  frames: number;
+  timings: Record<string, number>;
+  flopsRatio: number;
+}
+
+/** What renders a video: denoising and finishing (decode + encode) as two separable halves. */
+export interface Renderer {
+  denoise(req: GenerateRequest, opts?: RunOptions): Promise<DenoisedJob>;
+  finish(job: DenoisedJob, opts?: RunOptions): Promise<GenerateResult>;
+  /** Frees the renderer's sessions. */
+  release?(): Promise<void>;
+}

@@ -1,0 +1,61 @@
+/**
+ * Learned token schedules: a schedule file (or one shipped with the pipeline, by name), or
+ * a FLOPs budget served by the shipped learned schedule with the most compute that still
+ * fits it; resampled to the generation's step count when it was made for another one.
+ * Neither a schedule nor a budget means the dense model.
+ */
+import { SparsityRequestError } from '../errors.js';
+import type { FlopsShape } from '../flops.js';
+import { planFromSchedule } from '../run-state.js';
+import { DEFAULT_LEVELS, loadSchedule, type Schedule } from '../schedule.js';
+import { resampleSchedule } from '../scheduleResample.js';
+import type { CacheMethod, MethodRequest } from './types.js';
+
+interface Picked {
+  schedule: Schedule;
+  file: string;
+}
+
+async function pickSchedule(r: MethodRequest): Promise<Picked> {
+  // A schedule for another model (id) or other weights (fingerprint) is refused (issue 18).
+  const expect = { layers: r.layers, ...(r.modelId !== undefined && { modelId: r.modelId }), ...(r.fingerprint !== undefined && { fingerprint: r.fingerprint }) };
+  const shipped = r.shippedSchedules;
+  if (r.schedule !== undefined) {
+    const file = shipped[r.schedule] ?? r.schedule;
+    return { schedule: checkLevels(await loadSchedule(file, expect), file), file };
+  }
+  const budget = r.budget as number;
+  const candidates = await Promise.all(Object.values(shipped).map(async (file) => ({ schedule: checkLevels(await loadSchedule(file, expect), file), file })));
+  if (candidates.length === 0) {
+    throw new SparsityRequestError(`pipeline ${r.pipelineName} ships no learned schedules; learn one with \`diffsparse schedule learn\` and pass it with --schedule, or pick a baseline with --method`);
+  }
+  // The learned schedule with the most compute that still fits the budget; the leanest if none fits.
+  const fits = candidates.filter((c) => c.schedule.flopsRatio <= budget + 1e-9);
+  return fits.length ? fits.reduce((a, b) => (b.schedule.flopsRatio > a.schedule.flopsRatio ? b : a)) : candidates.reduce((a, b) => (b.schedule.flopsRatio < a.schedule.flopsRatio ? b : a));
+}
+
+/** The executor's levels are shares of tokens from {0, ¼, ½, ¾, 1}; a custom set ([0, .3, 1]) is refused (issue 18). */
+function checkLevels(schedule: Schedule, file: string): Schedule {
+  const odd = schedule.levels.filter((l) => !DEFAULT_LEVELS.includes(l));
+  if (odd.length) throw new SparsityRequestError(`schedule ${file}: level${odd.length > 1 ? 's' : ''} ${odd.join(', ')} ${odd.length > 1 ? 'are' : 'is'} not one of ${DEFAULT_LEVELS.join(', ')}; the levels are shares of tokens recomputed, use those`);
+  return schedule;
+}
+
+function fitSteps(schedule: Schedule, steps: number, flops: FlopsShape): Schedule {
+  return schedule.table.length === steps ? schedule : resampleSchedule(schedule, steps, { flops });
+}
+
+export const learned = {
+  name: 'learned',
+  label: 'learned',
+  help: 'a learned token schedule: --schedule, or the shipped one closest to --budget (default)',
+  async prepare(r) {
+    if (r.schedule === undefined && r.budget === undefined) return null;
+    const picked = await pickSchedule(r);
+    const schedule = fitSteps(picked.schedule, r.steps, r.flops);
+    const warnings = schedule === picked.schedule ? [] : [
+      `schedule ${picked.file} was made for ${picked.schedule.table.length} steps and is resampled to ${r.steps}; its measured fidelity no longer applies (resample or learn one for ${r.steps} steps to silence this)`,
+    ];
+    return { plan: planFromSchedule(schedule), description: `schedule ${schedule.provenance.kind} (${schedule.provenance.method})`, schedule: picked.file, warnings };
+  },
+} as const satisfies CacheMethod<'learned'>;
