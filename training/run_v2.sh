@@ -35,12 +35,12 @@ nice -n 5 $PY encode_latents.py --placement centred --part 1 --parts 2 --clips 2
 wait
 $PY object_masks.py --placement centred
 # DiT a: the tiny model's DiT (v7) continued at 320 tokens; latent statistics measured anew for the
-# fine-tuned VAE; 2 data-parallel processes, global batch 64, lr cosine over 60 min of wall
+# fine-tuned VAE; 2 data-parallel processes, global batch 64, lr cosine over 55 min of wall
 # time, EMA snapshots every 15 min (out-v2/dit_v2a_snap.pt; milestones copied to checkpoints-v2/)
 rm -f $OUT/ddp_rendezvous
 A="--init-release ../samples/demo-model/checkpoint/diffusion_pytorch_model.safetensors --fresh-stats --tag _v2a
    --world 2 --bs 64 --steps 100000 --lr 5e-4 --text-lr-mult 2 --warmup 50 --first-frame-weight 3 --object-weight 8
-   --max-minutes 60 --time-cosine --snapshot-minutes 15"
+   --max-minutes 55 --time-cosine --snapshot-minutes 15"
 nice -n 5 $PY train_dit.py $A --rank 1 &
 nice -n 5 $PY train_dit.py $A --rank 0
 wait
