@@ -3,7 +3,7 @@ import json
 import os
 
 from common import CKPT, OUT, T5_CONFIG, TEXT_LEN, VAE_CONFIG
-from dataset import HELD_OUT
+from dataset import CENTRED_JITTER, FRAMES, GEOMETRY, HELD_OUT, SIZE
 
 J = lambda p: json.load(open(p)) if os.path.exists(p) else None
 
@@ -11,7 +11,8 @@ J = lambda p: json.load(open(p)) if os.path.exists(p) else None
 def main():
     card = os.path.join(CKPT, '..', 'model_card.md')
     vae_choice = J(f'{OUT}/vae_choice.json') or {}
-    dit_logs = [(t, J(f'{OUT}/dit_log{t}.json')) for t in ('_v2', '_v3', '_v6', '_v7')]
+    dit_tags = ('_v2', '_v3', '_v6', '_v7') if GEOMETRY == 'tiny' else ('_v2a', '_v2b', '_v2c')
+    dit_logs = [(t, J(f'{OUT}/dit_log{t}.json')) for t in dit_tags]
     adh = J(os.path.join(CKPT, '..', '..', 'frames', 'adherence_pytorch.json'))
     ref = J(os.path.join(CKPT, '..', 'reference', 'settings.json'))
     files = []
@@ -37,22 +38,28 @@ def main():
     L.append(f'- Text encoder `T5Encoder` (umT5 layout, frozen random weights from the official init, '
              f'seed 3, stored bf16): {json.dumps(dict(T5_CONFIG, vocab=40))}, text_len {TEXT_LEN}; '
              'word-level Unigram `tokenizer.json` (pad 0, eos 1, unk 2; NFKC + lowercase normalizer, Metaspace).')
-    L.append('- Video: 9 frames of 64×64 (latent 16×3×8×8, 48 tokens).\n')
+    lt, lh = 1 + (FRAMES - 1) // 4, SIZE // 8
+    L.append(f'- Video: {FRAMES} frames of {SIZE}×{SIZE} (latent 16×{lt}×{lh}×{lh}, {lt * lh * lh // 4} tokens).\n')
     L.append('## Default generation settings\n')
     if ref:
         L.append(f'UniPC (release scheduler), {ref["steps"]} steps, shift {ref["shift"]}, guidance '
                  f'{ref["guide_scale"]}, negative prompt `"{ref["negative_prompt"]}"` (the empty prompt the '
-                 'caption dropout was trained with), 64×64, 9 frames.\n')
+                 f'caption dropout was trained with), {SIZE}×{SIZE}, {FRAMES} frames.\n')
     L.append('## Data\n')
     L.append('Procedural clips (`training/dataset.py`): circle/square/triangle; red, green, blue, yellow, '
              'white, purple; small/large; left/right/up/down; slow/fast; dark/light background. The VAE learnt '
              'from paths placed anywhere in the frame; the DiT (from v6 on) from paths whose middle is the frame '
-             'centre, moved by up to ±6 px, so the caption decides where the object is in each frame. Held-out '
+             f'centre, moved by up to ±{CENTRED_JITTER:g} px, so the caption decides where the object is in each frame. Held-out '
              '(colour, shape, direction) triples never seen in training: '
              + ', '.join(' '.join(t) for t in HELD_OUT) + '.\n')
     L.append('## Training (CPU, 2 cores, `nice -n 5`, 1 torch thread per process)\n')
     # the shipped VAE is a chain of runs, each started from the previous one's weights
     vae_stages = (
+        ('_l', 'VAE from the tiny model\'s, joint fine-tune on 17-frame clips in 64×64 windows with a frame-difference loss'),
+        ('_m', 'the same without the frame-difference loss (the one continued)'),
+        ('_p', 'joint fine-tune from m: 5-frame clips at the full 128×128 and 17-frame clips in 64×64 windows'),
+        ('_r', 'decoder fine-tune from p (encoder frozen), object pixels weighted more'),
+    ) if GEOMETRY != 'tiny' else (
         ('_b', 'VAE, joint encoder + decoder training from scratch'),
         ('_g', 'decoder fine-tune (encoder frozen)'),
         ('_h', 'decoder fine-tune, object pixels weighted more (the decoder washed colours out to grey)'),
@@ -81,7 +88,9 @@ def main():
         if d:
             mult = d.get('args', {}).get('text_lr_mult', 1.0)
             ffw = d.get('args', {}).get('first_frame_weight', 1.0)
-            stage = {'_v2': 'DiT from scratch', '_v3': 'DiT, continued from that snapshot',
+            stage = {'_v2a': 'DiT, continued from the tiny model\'s DiT v7 at 320 tokens',
+                     '_v2b': 'DiT, continued', '_v2c': 'DiT, continued',
+                     '_v2': 'DiT from scratch', '_v3': 'DiT, continued from that snapshot',
                      '_v6': 'DiT, continued on centred-path clips', '_v7': 'DiT, continued with the object-weighted loss'}[t]
             ow = d.get('args', {}).get('object_weight', 0.0)
             note = f' ({d["note"]})' if d.get('note') else ''
@@ -104,9 +113,9 @@ def main():
         L.append(f'| colour | {adh["colour_acc"]:.2f} | {adh["chance_colour"]:.2f} |')
         L.append(f'| direction | {adh["direction_acc"]:.2f} | {adh["chance_direction"]:.2f} |\n')
     L.append('## Limits\n')
-    L.append('Toy model: blurry shapes, 64×64, 9 frames, only the caption vocabulary of the dataset '
-             '(other words map to `<unk>`). Not for anything but demos, tests and benchmarks.\n')
-    if adh:
+    L.append(f'Toy model: blurry shapes, {SIZE}×{SIZE}, {FRAMES} frames, only the caption vocabulary of the dataset '
+             f'(other words map to `<unk>`). Not for anything but demos, tests and benchmarks.\n')
+    if adh and GEOMETRY == 'tiny':
         L.append(f'On held-out captions the model draws the caption\'s motion direction in {adh["direction_acc"]:.0%} of '
                  f'clips (chance {adh["chance_direction"]:.0%}) and its colour in {adh["colour_acc"]:.0%} (chance '
                  f'{adh["chance_colour"]:.0%}). What it does not do well yet:\n')
