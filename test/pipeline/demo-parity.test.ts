@@ -25,8 +25,9 @@ function maxAbs(a: Float32Array, b: Float32Array): number {
 }
 
 // every demo model that ships a PyTorch reference: the tiny one and v2
+const SAMPLES = fileURLToPath(new URL('../../samples/', import.meta.url));
 const DEMOS = ['demo-model', 'demo-model-v2']
-  .map((name) => fileURLToPath(new URL(`../../samples/${name}/`, import.meta.url)))
+  .map((name) => join(SAMPLES, name))
   .filter((dir) => existsSync(join(dir, 'reference', 'settings.json')));
 
 describe.each(DEMOS)('%s', (DEMO) => {
