@@ -1,6 +1,6 @@
 /**
  * The built-in demo models against PyTorch runs of the same trained weights
- * (`samples/demo-model*/reference/`, written by training/reference_run.py): the release-format
+ * (`reference/` in each demo model folder, written by training/reference_run.py): the release-format
  * checkpoint is converted here by the project's own converter, then the TypeScript pipeline
  * must reproduce the tokens, contexts, the seeded noise, every step's latent and the decoded
  * video within the fixture tolerances. This is the proof that export and conversion are right.
