@@ -49,6 +49,15 @@ export interface Progress {
   phase: Phase;
   done: number;
   total: number;
+  /** A line to show once with this update (e.g. which sparsity method runs). */
+  detail?: string;
+}
+
+/** What sped up a generation (sidecar `sparsity`): the method's description and the schedule file run. */
+export interface SparsityRecord {
+  description: string;
+  flopsRatio: number;
+  schedule?: { file: string; name?: string; provenance: { kind: string; method: string } };
 }
 
 export interface RunOptions {
@@ -64,6 +73,8 @@ export interface DenoisedJob {
   timings: Record<string, number>;
   /** FLOPs of the DiT run relative to dense (1 for dense). */
   flopsRatio: number;
+  /** What ran instead of the dense model (absent for dense). */
+  sparsity?: SparsityRecord;
 }
 
 export interface GenerateResult {

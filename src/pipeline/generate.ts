@@ -21,7 +21,7 @@ import { denoise } from '../sampling/denoise.js';
 import { readLatentNpy, writeLatentNpy } from './latent-file.js';
 import { resolvePipeline, type ResolvedPipeline } from './definition.js';
 import { sparseModelFor } from './sparse-model.js';
-import type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions } from '../core/renderer.js';
+import type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions, SparsityRecord } from '../core/renderer.js';
 
 export type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions };
 import type { Latent, VelocityModel } from '../core/types.js';
@@ -138,9 +138,9 @@ export class Pipeline {
     if (signal?.aborted) throw new GenerationAbortedError('encode-text');
 
     const noise = r.noise ? noiseFromFile(r.noise, shape) : { seed: r.seed, shape };
-    const { model, flopsRatio } = await this.velocityModel(r, shape);
+    const { model, flopsRatio, sparsity } = await this.velocityModel(r, shape);
     t0 = performance.now();
-    onProgress?.({ phase: 'denoise', done: 0, total: r.steps });
+    onProgress?.({ phase: 'denoise', done: 0, total: r.steps, ...(sparsity && { detail: `sparsity: ${sparsity.description}, FLOPs ${(flopsRatio * 100).toFixed(1)}% of dense` }) });
     let latent: Latent;
     try {
       latent = await denoise({
@@ -155,7 +155,7 @@ export class Pipeline {
       throw e;
     }
     timings.denoiseMs = performance.now() - t0;
-    return { request: r, latent, timings, flopsRatio };
+    return { request: r, latent, timings, flopsRatio, ...(sparsity && { sparsity }) };
   }
 
   /** VAE decode on a worker thread, streamed into the encoder; the output appears only when complete. */
@@ -170,7 +170,7 @@ export class Pipeline {
       output: r.output,
       format: r.format,
       fps: r.fps,
-      settings: settingsOf(this, r, job.flopsRatio),
+      settings: settingsOf(this, r, job.flopsRatio, job.sparsity),
     });
     timings.decodeEncodeMs = performance.now() - t0;
     let latentPath: string | null = null;
@@ -198,9 +198,11 @@ export class Pipeline {
     };
   }
 
-  private async velocityModel(r: ResolvedRequest, shape: Latent['shape']): Promise<{ model: VelocityModel; flopsRatio: number }> {
+  private async velocityModel(r: ResolvedRequest, shape: Latent['shape']): Promise<{ model: VelocityModel; flopsRatio: number; sparsity?: SparsityRecord }> {
     const sparse = await sparseModelFor(this.dit, r, shape, this.definition);
-    return sparse ?? { model: new DenseDiT(this.dit), flopsRatio: 1 };
+    if (!sparse) return { model: new DenseDiT(this.dit), flopsRatio: 1 };
+    const { model, flopsRatio, description, source } = sparse;
+    return { model, flopsRatio, sparsity: { description, flopsRatio, ...(source && { schedule: { file: source.file, ...(source.name !== undefined && { name: source.name }), provenance: { kind: source.provenance.kind, method: source.provenance.method } } }) } };
   }
 }
 
@@ -213,7 +215,7 @@ function noiseFromFile(path: string, shape: Latent['shape']): Latent {
 }
 
 /** The settings embedded in the container metadata and the sidecar JSON. */
-function settingsOf(p: Pipeline, r: ResolvedRequest, flopsRatio: number): Record<string, unknown> {
+function settingsOf(p: Pipeline, r: ResolvedRequest, flopsRatio: number, sparsity?: SparsityRecord): Record<string, unknown> {
   return {
     generator: 'diffsparse',
     pipeline: p.definition.name,
@@ -224,6 +226,7 @@ function settingsOf(p: Pipeline, r: ResolvedRequest, flopsRatio: number): Record
     noise: r.noise ?? null,
     schedule: r.schedule ?? null, budget: r.budget ?? null, method: r.method ?? null,
     flopsRatio,
+    sparsity: sparsity ?? null,
   };
 }
 

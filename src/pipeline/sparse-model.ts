@@ -21,6 +21,8 @@ export interface SparseChoice {
   flopsRatio: number;
   /** What was run, for the sidecar and reports. */
   description: string;
+  /** The schedule file run and its provenance, when the plan came from one. */
+  source?: { file: string; name?: string; provenance: { kind: string; method: string } };
 }
 
 export async function sparseModelFor(dit: WanDiT, r: SparsityRequest & { steps: number }, shape: Latent['shape'], pipeline: ResolvedPipeline): Promise<SparseChoice | null> {
@@ -35,5 +37,5 @@ export async function sparseModelFor(dit: WanDiT, r: SparsityRequest & { steps: 
   });
   if (!made) return null;
   const flopsRatio = generationFlops(flops, made.plan.table, made.plan.attention).ratio;
-  return { model: await SparseDiT.create(dit, made.plan, made.hooks ? { hooks: made.hooks } : {}), flopsRatio, description: made.description };
+  return { model: await SparseDiT.create(dit, made.plan, made.hooks ? { hooks: made.hooks } : {}), flopsRatio, description: made.description, ...(made.source && { source: made.source }) };
 }

@@ -23,7 +23,7 @@ import type { WanDiT } from '../models/wan/dit/runtime.js';
 import { blockReuseBaseline, uniformTokenBaseline } from './baselines.js';
 import { SparseDiT, type SparseDiTOptions, type SparsePlan } from './executor.js';
 import { denseBlockFlops, generationFlops, levelFlops, type AttentionVariant, type FlopsShape } from './flops.js';
-import { DEFAULT_LEVELS, makeSchedule, type Schedule, type ScheduleModel } from './schedule.js';
+import { DEFAULT_LEVELS, isTokenLevel, makeSchedule, type Schedule, type ScheduleModel } from './schedule.js';
 import { solveLevelSchedule } from './solver.js';
 
 /** cost[step][layer][levelIndex]. */
@@ -301,12 +301,12 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
     solvedError = meanError(await judge(planOf(refined.table, attention)), judgeReference);
     runs += o.selection.reference ? 1 : 2;
   }
-  let chosen = { table: refined.table, flopsRatio: refined.flopsRatio, error: solvedError, from: 'solved' };
+  let chosen: { table: number[][]; flopsRatio: number; error: number; from: string; description?: string } = { table: refined.table, flopsRatio: refined.flopsRatio, error: solvedError, from: 'solved' };
   for (const seed of seeds) {
     if (seed.reuse !== 'module-outputs' || seed.flopsRatio > o.budget + 1e-9) continue;
     const error = meanError(await judge(planOf(seed.table, attention)), judgeReference);
     runs++;
-    if (error < chosen.error) chosen = { table: seed.table, flopsRatio: seed.flopsRatio, error, from: seed.method };
+    if (error < chosen.error) chosen = { table: seed.table, flopsRatio: seed.flopsRatio, error, from: seed.method, description: seed.description };
   }
   const schedule = makeSchedule({
     model: o.model,
@@ -317,14 +317,28 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
     reuse: 'module-outputs',
     table: chosen.table,
     flopsRatio: chosen.flopsRatio,
-    provenance: {
-      kind: iterations > 0 ? 'learned' : 'calibrated',
-      method: `calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}: ${chosen.from}`,
-      budget: o.budget,
-    },
+    provenance: learnedProvenance(chosen, `calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}`, iterations, o.budget),
     fidelity: { latentRelL2: Math.sqrt(chosen.error), how: `RMS over cases of the final-latent relative L2 error vs the dense run with the same noise and prompts; ${o.selection?.description ?? o.casesDescription}` },
   });
   return { schedule, cost: refined.cost, calibrated, history: refined.history, runs };
+}
+
+/**
+ * Honest provenance for what the learner chose: `learned` only for a token-level table from
+ * the solver (some level strictly between 0 and 1); a structured candidate records that
+ * baseline's name and label; a solved table of whole blocks only is `calibrated`.
+ */
+export function learnedProvenance(chosen: { table: number[][]; from: string; description?: string }, how: string, iterations: number, budget: number): Omit<Schedule['provenance'], 'created'> {
+  if (chosen.from !== 'solved') {
+    const label = chosen.from === 'block-reuse' ? 'FORA-like block reuse' : chosen.from === 'uniform-tokens' ? 'ToCa-like uniform tokens' : chosen.from;
+    return { kind: 'baseline', method: `${label} (${chosen.from})${chosen.description ? `: ${chosen.description}` : ''}; picked by schedule learning over candidates (${how})`, budget };
+  }
+  const token = isTokenLevel(chosen.table);
+  return {
+    kind: token && iterations > 0 ? 'learned' : 'calibrated',
+    method: `${token ? 'token-level' : 'block-level (levels 0 and 1 only)'} solved table: ${how}`,
+    budget,
+  };
 }
 
 export interface HeuristicScheduleOptions extends LearnProblem {

@@ -20,7 +20,13 @@ export type ReuseMode =
   /** Per step: the cached residual of the whole block stack (TeaCache-like step skipping). */
   | 'stack-residual';
 
-export type Provenance = 'learned' | 'calibrated' | 'heuristic';
+/**
+ * How a schedule was made: `learned` (a token-level table from calibration and the solver;
+ * some level strictly between 0 and 1), `calibrated` (solved on a measured cost table),
+ * `heuristic` (solved on a prior), `baseline` (a peer method's structure, e.g. FORA-like block
+ * reuse, picked among candidates; `method` names it).
+ */
+export type Provenance = 'learned' | 'calibrated' | 'heuristic' | 'baseline';
 
 export interface ScheduleModel {
   /** Model id, e.g. the converted model's name ("wan21-tiny"). */
@@ -123,7 +129,7 @@ export function parseSchedule(raw: unknown, file?: string, expect: ScheduleExpec
   const flopsRatio = field(raw, 'flopsRatio', isNum, 'a number', file);
   const p = field(raw, 'provenance', isObj, 'an object', file);
   const provenance: Schedule['provenance'] = {
-    kind: field(p, 'kind', (v): v is Provenance => v === 'learned' || v === 'calibrated' || v === 'heuristic', '"learned", "calibrated" or "heuristic"', file, 'provenance.'),
+    kind: field(p, 'kind', (v): v is Provenance => v === 'learned' || v === 'calibrated' || v === 'heuristic' || v === 'baseline', '"learned", "calibrated", "heuristic" or "baseline"', file, 'provenance.'),
     method: field(p, 'method', isStr, 'a string', file, 'provenance.'),
     created: field(p, 'created', isStr, 'an ISO date string', file, 'provenance.'),
     budget: field(p, 'budget', isOptNum, 'a number', file, 'provenance.'),
@@ -261,3 +267,6 @@ export function makeSchedule(o: NewScheduleOptions): Schedule {
   };
   return parseSchedule(JSON.parse(JSON.stringify(doc)));
 }
+
+/** True when some level lies strictly between 0 and 1 (tokens, not whole blocks, are chosen). */
+export const isTokenLevel = (table: readonly (readonly number[])[]): boolean => table.some((row) => row.some((v) => v > 0 && v < 1));

@@ -7,7 +7,7 @@
 import type { AttentionVariant, FlopsShape } from '../flops.js';
 import type { ForwardHooks } from '../../models/wan/dit/hooks.js';
 import type { SparsePlan, SparseRunState } from '../run-state.js';
-import type { ReuseMode } from '../schedule.js';
+import type { ReuseMode, Schedule } from '../schedule.js';
 
 /** A user's sparsity request, with what the method needs to know about the model and pipeline. */
 export interface MethodRequest {
@@ -31,6 +31,8 @@ export interface MethodRequest {
 export interface MethodPlan {
   plan: SparsePlan;
   description: string;
+  /** The schedule file run, when the plan came from one (sidecars record it). */
+  source?: { file: string; name?: string; provenance: Schedule['provenance'] };
   /**
    * The method's own hooks on the DiT's block loop, for per-block logic a level table cannot
    * express; absent, the executor runs the plan's reuse mode (token cache or stack residual).
