@@ -38,6 +38,7 @@ const CHECKS: Record<(typeof REQUEST_KEYS)[number], Check> = {
   budget: finiteNumber(0, false, 1),
   // The pipeline knows which sparsity methods exist; here it only has to be a name.
   method: nonEmptyString,
+  forecast: oneOf(['none', 'linear']),
   output: nonEmptyString,
   format: oneOf(FORMATS),
   saveLatent: (v) => (typeof v === 'boolean' ? undefined : 'must be true or false'),

@@ -28,7 +28,7 @@ export interface RunnerSpec {
 /** The keys a job line may set, in the order help texts list them. */
 export const REQUEST_KEYS = [
   'prompt', 'negativePrompt', 'width', 'height', 'frames', 'fps', 'steps', 'shift', 'guidance', 'seed',
-  'solver', 'schedule', 'budget', 'method', 'output', 'format', 'saveLatent', 'noise',
+  'solver', 'schedule', 'budget', 'method', 'forecast', 'output', 'format', 'saveLatent', 'noise',
 ] as const satisfies readonly (keyof GenerateRequest)[];
 
 /** From the solver registry (src/sampling/solvers.ts). */

@@ -15,6 +15,8 @@ export interface SparsityRequest {
   budget?: number;
   /** How to meet `budget`: a registered cache method (src/sparsity/methods/index.ts); default learned. */
   method?: string;
+  /** Reused module outputs held constant ('none', default) or extrapolated from their last two computations ('linear', TaylorSeer-like). */
+  forecast?: 'none' | 'linear';
 }
 
 export interface GenerateRequest extends SparsityRequest {
@@ -40,8 +42,8 @@ export interface GenerateRequest extends SparsityRequest {
 }
 
 /** A request with every default filled in. */
-export type ResolvedRequest = Required<Omit<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'format'>> &
-  Pick<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method'> & { format: VideoFormat };
+export type ResolvedRequest = Required<Omit<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'forecast' | 'format'>> &
+  Pick<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'forecast'> & { format: VideoFormat };
 
 export type Phase = 'encode-text' | 'denoise' | 'decode' | 'encode-video';
 

@@ -97,6 +97,7 @@ export class Pipeline {
       schedule: req.schedule,
       budget: req.budget,
       method: req.method,
+      forecast: req.forecast,
     };
     const stride = this.vae.config.spatialScale * this.dit.config.patchSize[1];
     for (const [name, v] of [['width', r.width], ['height', r.height]] as const) {
@@ -225,6 +226,7 @@ function settingsOf(p: Pipeline, r: ResolvedRequest, flopsRatio: number, sparsit
     steps: r.steps, shift: r.shift, guidance: r.guidance, solver: r.solver, seed: r.seed,
     noise: r.noise ?? null,
     schedule: r.schedule ?? null, budget: r.budget ?? null, method: r.method ?? null,
+    ...(r.forecast !== undefined && { forecast: r.forecast }),
     flopsRatio,
     sparsity: sparsity ?? null,
   };

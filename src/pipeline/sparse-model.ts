@@ -34,6 +34,7 @@ export async function sparseModelFor(dit: WanDiT, r: SparsityRequest & { steps: 
   const made = await method.prepare({
     steps: r.steps, budget: r.budget, schedule: r.schedule, layers: dit.config.numLayers, flops,
     shippedSchedules: pipeline.schedules ?? {}, pipelineName: pipeline.name,
+    ...(r.forecast !== undefined && { forecast: r.forecast }),
   });
   if (!made) return null;
   const flopsRatio = generationFlops(flops, made.plan.table, made.plan.attention).ratio;

@@ -9,6 +9,7 @@ import type { GuidanceBranch, StepInfo } from '../core/types.js';
 import type { TokenCache, CachePrecision } from './cache.js';
 import { SparseShapeError } from './errors.js';
 import type { AttentionVariant } from './flops.js';
+import type { ForecastAxis, ForecastMode } from './forecast.js';
 import type { ReuseMode, Schedule } from './schedule.js';
 import type { ScoreWeights } from './scores.js';
 
@@ -18,6 +19,13 @@ export interface SparsePlan {
   table: readonly (readonly number[])[];
   attention: AttentionVariant;
   reuse: ReuseMode;
+  /**
+   * Reused module outputs held constant ('none', the default) or extrapolated from each
+   * token's last two computations ('linear', TaylorSeer-like; forecast.ts), in step index
+   * (default) or sigma.
+   */
+  forecast?: ForecastMode;
+  forecastAxis?: ForecastAxis;
 }
 
 export const planFromSchedule = (s: Schedule): SparsePlan => ({ table: s.table, attention: s.attention, reuse: s.reuse });
@@ -64,6 +72,8 @@ export interface SparseRunState {
   readonly plan: SparsePlan;
   readonly cache: TokenCache;
   readonly stats: SparseStats;
+  /** Timestep of the current model call (Wan: 1000·sigma). */
+  readonly timestep?: number;
 }
 
 /** Records the levels a pass executed on its branch and step. */

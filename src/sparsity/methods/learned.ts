@@ -9,6 +9,7 @@ import type { FlopsShape } from '../flops.js';
 import { planFromSchedule } from '../run-state.js';
 import { loadSchedule, type Schedule } from '../schedule.js';
 import { resampleSchedule } from '../scheduleResample.js';
+import { forecastPlan } from './heuristic.js';
 import type { CacheMethod, MethodRequest } from './types.js';
 
 interface Picked {
@@ -49,8 +50,8 @@ export const learned = {
     const schedule = fitSteps(picked.schedule, r.steps, r.flops);
     const { kind, method } = picked.schedule.provenance;
     return {
-      plan: planFromSchedule(schedule),
-      description: `schedule ${picked.name ?? picked.file} (${kind}: ${method})`,
+      plan: { ...planFromSchedule(schedule), ...(r.forecast === 'linear' && forecastPlan('learned', schedule.reuse)) },
+      description: `schedule ${picked.name ?? picked.file} (${kind}: ${method})${r.forecast === 'linear' ? '; reused outputs forecast (linear)' : ''}`,
       source: { file: picked.file, ...(picked.name !== undefined && { name: picked.name }), provenance: picked.schedule.provenance },
     };
   },

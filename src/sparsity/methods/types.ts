@@ -7,6 +7,7 @@
 import type { AttentionVariant, FlopsShape } from '../flops.js';
 import type { ForwardHooks } from '../../models/wan/dit/hooks.js';
 import type { SparsePlan, SparseRunState } from '../run-state.js';
+import type { ForecastMode } from '../forecast.js';
 import type { ReuseMode, Schedule } from '../schedule.js';
 
 /** A user's sparsity request, with what the method needs to know about the model and pipeline. */
@@ -25,6 +26,8 @@ export interface MethodRequest {
   shippedSchedules: Readonly<Record<string, string>>;
   /** The pipeline's name, for messages. */
   pipelineName: string;
+  /** Forecast reused module outputs ('linear') instead of holding them ('none', default). */
+  forecast?: ForecastMode;
 }
 
 /** What runs: the plan for the sparse executor, and a line for sidecars and reports. */
