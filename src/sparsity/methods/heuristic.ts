@@ -29,7 +29,7 @@ export function evenlySpacedSteps(steps: number, m: number): Set<number> {
 export function heuristicPlan(method: Pick<CacheMethod, 'name'> & { heuristic(p: BaselineProblem): BaselineSchedule }, r: MethodRequest): Promise<MethodPlan> {
   if (r.budget === undefined) throw new SparsityRequestError(`method ${method.name} needs a budget, e.g. --budget 0.5`);
   const b = method.heuristic({ steps: r.steps, shape: r.flops, budget: r.budget });
-  const forecast = r.forecast === 'linear' ? forecastPlan(method.name, b.reuse) : {};
+  const forecast = r.forecast === 'linear' ? forecastPlan(method.name, b.reuse) : b.forecast ? { forecast: b.forecast } : {};
   return Promise.resolve({ plan: { table: b.table, attention: b.attention, reuse: b.reuse, ...forecast }, description: `${b.method}: ${b.description}${r.forecast === 'linear' ? '; reused outputs forecast (linear)' : ''}` });
 }
 

@@ -61,6 +61,8 @@ export interface BaselineSchedule {
   attention: AttentionVariant;
   reuse: ReuseMode;
   flopsRatio: number;
+  /** Reused outputs forecast instead of held (TaylorSeer-like); absent means held. */
+  forecast?: ForecastMode;
 }
 
 export interface CacheMethod<N extends string = string> {
