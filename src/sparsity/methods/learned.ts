@@ -10,7 +10,7 @@ import { planFromSchedule } from '../run-state.js';
 import { loadSchedule, type Schedule } from '../schedule.js';
 import { resampleSchedule } from '../scheduleResample.js';
 import { forecastPlan } from './heuristic.js';
-import type { CacheMethod, MethodRequest } from './types.js';
+import type { CacheMethod, MethodPlan, MethodRequest } from './types.js';
 
 interface Picked {
   schedule: Schedule;
@@ -44,7 +44,7 @@ export const learned = {
   name: 'learned',
   label: 'learned',
   help: 'a schedule file (--schedule), or the pipeline\'s shipped schedule nearest --budget (default); the run reports its provenance, which may be a baseline structure',
-  async prepare(r) {
+  async prepare(r): Promise<MethodPlan | null> {
     if (r.schedule === undefined && r.budget === undefined) return null;
     const picked = await pickSchedule(r);
     const schedule = fitSteps(picked.schedule, r.steps, r.flops);
