@@ -33,7 +33,7 @@ import { levelFlops, tokensForLevel, type FlopsShape } from './flops.js';
 import { StackResidualHooks } from './methods/step-skip.js';
 import { modulationRows, readBlockModulations } from './modulation.js';
 import { newStats, passInfo, recordExecuted, type SparseDiTOptions, type SparsePlan, type SparseRunState, type SparseStats } from './run-state.js';
-import { DEFAULT_SCORE_WEIGHTS, movementSignal, tokenScores, topK, valueNormSignal, type ScoreWeights } from './scores.js';
+import { DEFAULT_SCORE_WEIGHTS, SCORE_MIXES, movementSignal, tokenScores, topK, valueNormSignal, type ScoreWeights } from './scores.js';
 import { newLayerForecast, sigmaOfTimestep, type LayerForecast } from './forecast.js';
 
 /** What the optional features keep per layer cache: forecast histories and the cached block inputs (movement score). */
@@ -43,6 +43,15 @@ interface LayerExtras {
 }
 
 export * from './run-state.js';
+
+/** The score weights a run uses: the options', else the plan's named mix, else the default. */
+function planWeights(plan: SparsePlan, options: SparseDiTOptions): ScoreWeights {
+  if (options.scoreWeights) return options.scoreWeights;
+  if (plan.scores === undefined) return DEFAULT_SCORE_WEIGHTS;
+  const mix = SCORE_MIXES[plan.scores];
+  if (!mix) throw new SparseShapeError(`sparse plan: unknown score mix "${plan.scores}"; use one of ${Object.keys(SCORE_MIXES).join(', ')}`);
+  return mix;
+}
 
 export class SparseDiT implements VelocityModel, SparseRunState {
   readonly cache: TokenCache;
@@ -59,7 +68,7 @@ export class SparseDiT implements VelocityModel, SparseRunState {
   ) {
     const c = dit.config;
     this.cache = new TokenCache({ grid: { frames: 1, height: 1, width: 1 }, dim: c.dim, layers: c.numLayers, precision: options.precision, keepKv: plan.attention === 'cached-kv' });
-    const hooks = options.hooks ? options.hooks(this) : plan.reuse === 'stack-residual' ? new StackResidualHooks(this) : new TokenReuseHooks(this, readBlockModulations(dit), influence, options.scoreWeights ?? { ...DEFAULT_SCORE_WEIGHTS });
+    const hooks = options.hooks ? options.hooks(this) : plan.reuse === 'stack-residual' ? new StackResidualHooks(this) : new TokenReuseHooks(this, readBlockModulations(dit), influence, { ...planWeights(plan, options) });
     this.model = new DiTVelocityModel(dit, hooks);
   }
 
@@ -69,7 +78,7 @@ export class SparseDiT implements VelocityModel, SparseRunState {
       if (row.length !== layers) throw new SparseShapeError(`sparse plan: step ${t} has ${row.length} layers but the model has ${layers}; use a schedule made for this model`);
       for (const v of row) if (!(v >= 0 && v <= 1)) throw new SparseShapeError(`sparse plan: level ${v} at step ${t} is outside [0, 1]`);
     });
-    const weights = options.scoreWeights ?? DEFAULT_SCORE_WEIGHTS;
+    const weights = planWeights(plan, options);
     const queries = options.attentionQueries ?? 256;
     const influence = !options.hooks && plan.reuse !== 'stack-residual' && weights.attention !== 0 && queries > 0 ? await AttentionInfluence.create(dit.config.dim, dit.config.numHeads, queries) : null;
     return new SparseDiT(dit, plan, influence, options);

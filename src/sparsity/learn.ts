@@ -31,6 +31,7 @@ import { blockReuseBaseline, uniformTokenBaseline } from './baselines.js';
 import { SparseDiT, type SparseDiTOptions, type SparsePlan } from './executor.js';
 import { denseBlockFlops, generationFlops, levelFlops, type AttentionVariant, type FlopsShape } from './flops.js';
 import { DEFAULT_LEVELS, isTokenLevel, makeSchedule, type Schedule, type ScheduleModel } from './schedule.js';
+import { LEARNED_SCORE_MIX } from './scores.js';
 import { solveLevelSchedule } from './solver.js';
 
 /** cost[step][layer][levelIndex]. */
@@ -142,7 +143,8 @@ export interface LearnProblem {
 }
 
 const denseTable = (steps: number, layers: number): number[][] => Array.from({ length: steps }, () => new Array<number>(layers).fill(1));
-const planOf = (table: number[][], attention: AttentionVariant): SparsePlan => ({ table, attention, reuse: 'module-outputs' });
+/** Plans the learner measures: module-output reuse with the learned schedules' token score mix. */
+const planOf = (table: number[][], attention: AttentionVariant): SparsePlan => ({ table, attention, reuse: 'module-outputs', scores: LEARNED_SCORE_MIX });
 
 export interface CalibrationResult {
   cost: CostTable;
@@ -438,6 +440,7 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
     levels: o.levels ?? DEFAULT_LEVELS,
     attention,
     reuse: 'module-outputs',
+    scores: LEARNED_SCORE_MIX,
     table: chosen.table,
     flopsRatio: chosen.flopsRatio,
     provenance: learnedProvenance(chosen, `calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}${searchNote}`, iterations, o.budget),

@@ -26,9 +26,11 @@ export interface SparsePlan {
    */
   forecast?: ForecastMode;
   forecastAxis?: ForecastAxis;
+  /** Token score mix of partial blocks (a SCORE_MIXES name; absent: DEFAULT_SCORE_WEIGHTS). */
+  scores?: string;
 }
 
-export const planFromSchedule = (s: Schedule): SparsePlan => ({ table: s.table, attention: s.attention, reuse: s.reuse });
+export const planFromSchedule = (s: Schedule): SparsePlan => ({ table: s.table, attention: s.attention, reuse: s.reuse, ...(s.scores !== undefined && { scores: s.scores }) });
 
 /** A plan of all ones: the dense model through the sparse executor. */
 export const densePlan = (steps: number, layers: number): SparsePlan => ({

@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ATTENTION_VARIANTS, type AttentionVariant } from './flops.js';
+import { SCORE_MIXES } from './scores.js';
 import { ScheduleFormatError, ScheduleLayerCountError, ScheduleLevelError, ScheduleModelMismatchError } from './errors.js';
 
 export const SCHEDULE_FORMAT = 'diffsparse-schedule';
@@ -62,6 +63,8 @@ export interface Schedule {
   flopsRatio: number;
   provenance: { kind: Provenance; method: string; created: string; budget?: number; notes?: string };
   fidelity: ScheduleFidelity | null;
+  /** Token score mix of partial blocks (a SCORE_MIXES name); absent: the default mix. */
+  scores?: string;
 }
 
 /** What the loader checks a schedule against. Omitted fields are not checked. */
@@ -127,6 +130,7 @@ export function parseSchedule(raw: unknown, file?: string, expect: ScheduleExpec
   const reuse = field(raw, 'reuse', (v): v is ReuseMode => v === 'module-outputs' || v === 'stack-residual', '"module-outputs" or "stack-residual"', file);
   const table = field(raw, 'table', (v): v is number[][] => Array.isArray(v) && v.every((r) => Array.isArray(r) && r.every(isNum)), 'an array of rows of numbers (steps × layers)', file);
   const flopsRatio = field(raw, 'flopsRatio', isNum, 'a number', file);
+  const scores = field(raw, 'scores', (v): v is string | undefined => v === undefined || (typeof v === 'string' && v in SCORE_MIXES), `one of ${Object.keys(SCORE_MIXES).join(', ')}`, file);
   const p = field(raw, 'provenance', isObj, 'an object', file);
   const provenance: Schedule['provenance'] = {
     kind: field(p, 'kind', (v): v is Provenance => v === 'learned' || v === 'calibrated' || v === 'heuristic' || v === 'baseline', '"learned", "calibrated", "heuristic" or "baseline"', file, 'provenance.'),
@@ -191,6 +195,7 @@ export function parseSchedule(raw: unknown, file?: string, expect: ScheduleExpec
     flopsRatio,
     provenance,
     fidelity,
+    ...(scores !== undefined && { scores }),
   };
 }
 
@@ -247,6 +252,7 @@ export interface NewScheduleOptions {
   attention?: AttentionVariant;
   reuse?: ReuseMode;
   fidelity?: ScheduleFidelity | null;
+  scores?: string;
 }
 
 /** Builds a validated schedule document. */
@@ -264,6 +270,7 @@ export function makeSchedule(o: NewScheduleOptions): Schedule {
     flopsRatio: o.flopsRatio,
     provenance: { ...o.provenance, created: o.provenance.created ?? new Date().toISOString() },
     fidelity: o.fidelity ?? null,
+    ...(o.scores !== undefined && { scores: o.scores }),
   };
   return parseSchedule(JSON.parse(JSON.stringify(doc)));
 }
