@@ -8,6 +8,12 @@
  *       [--budgets 0.75,0.5,0.35] [--calib-seeds 101] [--select-seeds 111,112] [--eval-seeds 202,303]
  *       [--grouping 1x1] [--iterations 2] [--variants reuse,cached-kv] [--model-id NAME] [--save schedules/]
  *   npx tsx bench/sparsity-fidelity.ts --fixture ...   (the fixture tiny DiT and VAE, converted to a temp folder)
+ *   npx tsx bench/sparsity-fidelity.ts --pipeline pipelines/wan-demo.json ...   (models, latent shape
+ *       and sampling defaults from a pipeline definition; flags override them)
+ *   [--forecast none,linear] evaluates module-output methods with reused outputs held and forecast;
+ *   [--generations N] runs the learner's local search for N generations per budget.
+ * EasyCache-like adaptive step reuse has no fixed table: its threshold is found by bisection on
+ * the calibration seeds to hit each budget, and its FLOPs are the ones it ran on the eval seeds.
  *
  * Schedules are learned on the calibration seeds, chosen among the solved table and the
  * structured seeds on the selection seeds (when given), and evaluated on the evaluation seeds
@@ -16,7 +22,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../src/convert/index.js';
@@ -28,7 +34,8 @@ import type { Latent, TextContext } from '../src/core/types.js';
 import { torchRandn } from '../src/sampling/noise.js';
 import type { SolverName } from '../src/sampling/schedule.js';
 import { latentFrames } from '../src/video/decode-stream.js';
-import { CACHE_METHODS } from '../src/sparsity/methods/index.js';
+import { CACHE_METHODS, runEasyCache, tuneEasyCache } from '../src/sparsity/methods/index.js';
+import type { ForecastMode } from '../src/sparsity/forecast.js';
 import type { SparsePlan } from '../src/sparsity/executor.js';
 import { relativeL2, videoPsnr, videoSsim, type Video } from '../src/sparsity/fidelity.js';
 import type { AttentionVariant } from '../src/sparsity/flops.js';
@@ -43,11 +50,14 @@ const { values, positionals } = parseArgs({
   options: {
     fixture: { type: 'boolean', default: false },
     vae: { type: 'string' },
-    latent: { type: 'string', default: '16x3x8x12' },
-    steps: { type: 'string', default: '8' },
-    guidance: { type: 'string', default: '5' },
-    shift: { type: 'string', default: '5' },
-    solver: { type: 'string', default: 'unipc' },
+    pipeline: { type: 'string' },
+    latent: { type: 'string' },
+    steps: { type: 'string' },
+    guidance: { type: 'string' },
+    shift: { type: 'string' },
+    solver: { type: 'string' },
+    forecast: { type: 'string', default: 'none,linear' },
+    generations: { type: 'string', default: '0' },
     budgets: { type: 'string', default: '0.75,0.5,0.35' },
     'calib-seeds': { type: 'string', default: '101' },
     'select-seeds': { type: 'string', default: '' },
@@ -82,6 +92,16 @@ if (values.fixture) {
   await convertVaeCheckpoint(`${FIXTURES}vae/wan21_tiny_vae.pth`, vaeDir, { config: { latentMean: mean, latentStd: std } });
   modelId ??= 'wan21-tiny-fixture';
 }
+interface PipelineFile { models: { dit: string; vae: string }; defaults: { width: number; height: number; frames: number; steps: number; shift: number; guidance: number; solver: string } }
+let pipelineDefaults: PipelineFile['defaults'] | null = null;
+if (values.pipeline) {
+  const file = values.pipeline.endsWith('.json') ? values.pipeline : join('pipelines', `${values.pipeline}.json`);
+  const def = JSON.parse(readFileSync(file, 'utf8')) as PipelineFile & { name: string };
+  ditDir ??= resolve(dirname(file), def.models.dit);
+  vaeDir ??= resolve(dirname(file), def.models.vae);
+  pipelineDefaults = def.defaults;
+  modelId ??= def.name;
+}
 if (!ditDir) {
   console.error('usage: npx tsx bench/sparsity-fidelity.ts <converted DiT folder> [--vae <folder>] ... | --fixture');
   process.exit(2);
@@ -89,9 +109,16 @@ if (!ditDir) {
 
 const dit = await WanDiT.load(ditDir);
 const vae = vaeDir ? await VaeChunkDecoder.load(vaeDir) : null;
-const latentShape = values.latent!.split('x').map(Number) as Latent['shape'];
-const steps = Number(values.steps);
-const sampling = { steps, shift: Number(values.shift), guidance: Number(values.guidance), solver: values.solver as SolverName };
+// the latent shape from the model and the pipeline's frame size, unless --latent gives it
+const latentShape = (values.latent
+  ? values.latent.split('x').map(Number)
+  : pipelineDefaults && vae
+    ? [dit.config.inDim, (pipelineDefaults.frames - 1) / 4 + 1, pipelineDefaults.height / vae.spatialScale, pipelineDefaults.width / vae.spatialScale]
+    : [16, 3, 8, 12]) as Latent['shape'];
+const steps = Number(values.steps ?? pipelineDefaults?.steps ?? 8);
+const sampling = { steps, shift: Number(values.shift ?? pipelineDefaults?.shift ?? 5), guidance: Number(values.guidance ?? pipelineDefaults?.guidance ?? 5), solver: (values.solver ?? pipelineDefaults?.solver ?? 'unipc') as SolverName };
+const forecasts = values.forecast!.split(',') as ForecastMode[];
+const generations = Number(values.generations);
 const branches = sampling.guidance === 1 ? 1 : 2;
 const shape = flopsShapeFor(dit, latentShape);
 const model = scheduleModelFor(dit, modelId);
@@ -136,7 +163,9 @@ const results: Result[] = [];
 async function evaluate(budget: number, method: string, plan: SparsePlan, ratio: number): Promise<Result> {
   const t0 = performance.now();
   const outs = await evalRun(plan);
-  const seconds = (performance.now() - t0) / 1000;
+  return score(budget, method, outs, ratio, (performance.now() - t0) / 1000);
+}
+async function score(budget: number, method: string, outs: Float32Array[], ratio: number, seconds: number): Promise<Result> {
   let relL2 = 0;
   let psnr = 0;
   let ssim = 0;
@@ -158,7 +187,9 @@ console.log(`model ${model.id} (${model.fingerprint?.slice(0, 19)}…): ${shape.
 console.log(`calibration seeds ${values['calib-seeds']}, ${values['select-seeds'] ? `selection seeds ${values['select-seeds']}, ` : ''}evaluation seeds ${values['eval-seeds']}, calibration cells ${gs} step(s) × ${gl} layer(s), ${values.iterations} refinement iteration(s)`);
 const t0 = performance.now();
 const calibRun = sparseRunner(dit, calibCases, sampling);
+const tRef = performance.now();
 const calibRef = await calibRun({ table: denseTable, attention: 'reuse', reuse: 'module-outputs' });
+const msPerRun = performance.now() - tRef;
 const selectRun = values['select-seeds'] ? sparseRunner(dit, cases(values['select-seeds']), sampling) : null;
 const selection = selectRun && {
   run: selectRun,
@@ -174,10 +205,22 @@ async function learned(budget: number, variant: AttentionVariant, label: string,
     casesDescription: `calibration seeds ${values['calib-seeds']} (torch CPU randn), ${steps} ${sampling.solver} steps, shift ${sampling.shift}, guidance ${sampling.guidance}`,
     calibrated: calibrated.get(variant),
     ...(selection && { selection }),
+    generations, msPerRun,
+    onPlan: (p) => console.log(`  learning ${label}: at most ${p.total} generations (calibrate ${p.calibrate}, refine ${p.refine}, select ${p.select}, local search ${p.search})${p.etaMs === undefined ? '' : `, ETA ${(p.etaMs / 1000).toFixed(0)} s`}`),
+    onProgress: (() => {
+      let last = '';
+      return (phase: string, done: number, total: number) => {
+        const q = `${phase}${Math.floor((done / Math.max(total, 1)) * 4)}`;
+        if (q !== last) console.log(`    ${phase} ${done}/${total} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+        last = q;
+      };
+    })(),
   });
   calibrated.set(variant, result.calibrated);
   const s = result.schedule;
-  const r = await evaluate(budget, label, { table: s.table, attention: s.attention, reuse: s.reuse }, s.flopsRatio);
+  console.log(`  ${label} chose: ${s.provenance.kind} (${s.provenance.method.slice(0, 160)}…)`);
+  const r = await evaluate(budget, `${label} [${s.provenance.kind}]`, { table: s.table, attention: s.attention, reuse: s.reuse }, s.flopsRatio);
+  if (forecasts.includes('linear')) await evaluate(budget, `${label} [${s.provenance.kind}] + forecast`, { table: s.table, attention: s.attention, reuse: s.reuse, forecast: 'linear' }, s.flopsRatio);
   if (save && values.save) {
     // record the held-out measurement (the learner recorded the calibration-seed error)
     s.fidelity = {
@@ -185,7 +228,9 @@ async function learned(budget: number, variant: AttentionVariant, label: string,
       ...(r.psnr === null ? {} : { psnr: r.psnr, ssim: r.ssim! }),
       how: `mean over evaluation seeds ${values['eval-seeds']} (held out; learned on seeds ${values['calib-seeds']}${values['select-seeds'] ? `, chosen on seeds ${values['select-seeds']}` : ''}) against the dense run with the same noise and contexts: final-latent relative L2${r.psnr === null ? '' : ', per-frame PSNR on RGB in [0,1] and per-channel Gaussian SSIM of the decoded frames'}; ${steps} ${sampling.solver} steps, shift ${sampling.shift}, guidance ${sampling.guidance}`,
     };
-    const name = `${model.id}-${steps}steps-${variant}-${Math.round(budget * 100)}`;
+    // the file says what it is: a baseline structure the learner picked is named after it
+    const structure = s.provenance.kind === 'baseline' ? (/\(([a-z-]+)\)/.exec(s.provenance.method)?.[1] ?? 'baseline') : variant;
+    const name = `${model.id}-${steps}steps-${structure}-${Math.round(budget * 100)}`;
     await saveSchedule(s, join(values.save, `${name}.json`));
     await drawSchedule(s, join(values.save, `${name}.png`));
   }
@@ -201,16 +246,24 @@ for (const budget of values.budgets!.split(',').map(Number)) {
     const base = m.heuristic({ steps, shape, budget, branches });
     baselines.push(base);
     await evaluate(budget, m.label, base, base.flopsRatio);
+    if (forecasts.includes('linear') && base.reuse === 'module-outputs' && !base.forecast) await evaluate(budget, `${m.label} + forecast`, { ...base, forecast: 'linear' }, base.flopsRatio);
+  }
+  // EasyCache-like: the threshold by bisection on the calibration seeds, FLOPs as run on the eval seeds
+  const tuned = await tuneEasyCache(dit, calibCases, sampling, shape, budget, { onTry: (tau, r) => console.log(`    easycache τ=${tau.toPrecision(4)}: FLOPs ${r.toFixed(3)} on calibration seeds`) });
+  {
+    const t1 = performance.now();
+    const ran = await runEasyCache(dit, evalCases, sampling, shape, { threshold: tuned.threshold });
+    await score(budget, `EasyCache-like (τ=${tuned.threshold.toPrecision(3)})`, ran.latents, ran.flopsRatio, (performance.now() - t1) / 1000);
   }
   // step-level baselines only come in whole steps; compare at their FLOPs too
   const lowest = Math.min(...baselines.map((b) => b.flopsRatio));
   if (lowest < budget - 0.02) await learned(lowest, variants[0], `learned (${variants[0]}) at ${lowest.toFixed(3)}`, false);
 }
 console.log(`\n(${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-console.log(`| budget | method | FLOPs ratio | latent rel-L2 | PSNR dB | SSIM |`);
-console.log('|---|---|---|---|---|---|');
+console.log(`| budget | method | FLOPs ratio | latent rel-L2 | PSNR dB | SSIM | s |`);
+console.log('|---|---|---|---|---|---|---|');
 for (const r of results)
-  console.log(`| ${Math.round(r.budget * 100)}% | ${r.method} | ${r.ratio.toFixed(3)} | ${r.relL2.toFixed(4)} | ${r.psnr === null ? '–' : r.psnr.toFixed(2)} | ${r.ssim === null ? '–' : r.ssim.toFixed(4)} |`);
+  console.log(`| ${Math.round(r.budget * 100)}% | ${r.method} | ${r.ratio.toFixed(3)} | ${r.relL2.toFixed(4)} | ${r.psnr === null ? '–' : r.psnr.toFixed(2)} | ${r.ssim === null ? '–' : r.ssim.toFixed(4)} | ${r.seconds.toFixed(1)} |`);
 await vae?.release();
 await dit.release();
 if (tmp) rmSync(tmp, { recursive: true, force: true });

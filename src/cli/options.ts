@@ -63,6 +63,7 @@ export interface SparsityFlags {
   schedule?: string;
   budget?: number;
   method?: SparsityMethod;
+  forecast?: 'none' | 'linear';
 }
 
 /** `video: false` leaves out what only matters to a written video (--fps), for commands that only denoise. */
@@ -83,7 +84,8 @@ export function addSparsityOptions(command: Command): Command {
   return command
     .addOption(new Option('--schedule <file>', 'sparsity schedule JSON').conflicts('budget'))
     .addOption(new Option('--budget <fraction>', 'FLOPs budget as a fraction of dense, e.g. 0.5').argParser(fraction).conflicts('schedule'))
-    .addOption(new Option('--method <name>', `how to meet --budget (default learned) — ${methodHelp()}`).choices(METHODS));
+    .addOption(new Option('--method <name>', `how to meet --budget (default learned) — ${methodHelp()}`).choices(METHODS))
+    .addOption(new Option('--forecast <mode>', 'reused module outputs: held constant (none, default) or extrapolated from their last two computations (linear, TaylorSeer-like)').choices(['none', 'linear']));
 }
 
 /** The request fields the flags set, checked like a jobs-file line (a problem is a usage error). */
@@ -100,6 +102,7 @@ export function settingsFromFlags(flags: GenerationFlags, sparsity: SparsityFlag
     ...(sparsity.schedule !== undefined && { schedule: sparsity.schedule }),
     ...(sparsity.budget !== undefined && { budget: sparsity.budget }),
     ...(sparsity.method !== undefined && { method: sparsity.method }),
+    ...(sparsity.forecast !== undefined && { forecast: sparsity.forecast }),
   };
   const problems = requestFieldProblems(settings as Record<string, unknown>);
   if (problems.length > 0) throw new UsageError(problems.join('; '));

@@ -37,6 +37,7 @@ export class ProgressReporter {
 
   /** Report progress; `label` names the job (batch runs). */
   update(p: Progress, label = ''): void {
+    if (p.detail) this.line(`${label ? `${label} ` : ''}${p.detail}`);
     if (p.warning) this.line(`${label ? `${label} ` : ''}warning: ${p.warning}`);
     const key = `${label}\u0000${p.phase}`;
     const t = this.now();

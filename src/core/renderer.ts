@@ -15,6 +15,8 @@ export interface SparsityRequest {
   budget?: number;
   /** How to meet `budget`: a registered cache method (src/sparsity/methods/index.ts); default learned. */
   method?: string;
+  /** Reused module outputs held constant ('none', default) or extrapolated from their last two computations ('linear', TaylorSeer-like). */
+  forecast?: 'none' | 'linear';
 }
 
 export interface GenerateRequest extends SparsityRequest {
@@ -40,8 +42,8 @@ export interface GenerateRequest extends SparsityRequest {
 }
 
 /** A request with every default filled in. */
-export type ResolvedRequest = Required<Omit<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'format'>> &
-  Pick<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method'> & { format: VideoFormat };
+export type ResolvedRequest = Required<Omit<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'forecast' | 'format'>> &
+  Pick<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'forecast'> & { format: VideoFormat };
 
 export type Phase = 'encode-text' | 'denoise' | 'decode' | 'encode-video';
 
@@ -51,6 +53,15 @@ export interface Progress {
   total: number;
   /** Something the user should know about this phase (e.g. a prompt cut to the encoder's length). */
   warning?: string;
+  /** A line to show once with this update (e.g. which sparsity method runs). */
+  detail?: string;
+}
+
+/** What sped up a generation (sidecar `sparsity`): the method's description and the schedule file run. */
+export interface SparsityRecord {
+  description: string;
+  flopsRatio: number;
+  schedule?: { file: string; name?: string; provenance: { kind: string; method: string } };
 }
 
 export interface RunOptions {
@@ -66,10 +77,8 @@ export interface DenoisedJob {
   timings: Record<string, number>;
   /** FLOPs of the DiT run relative to dense (1 for dense). */
   flopsRatio: number;
-  /** The schedule file run (also when a --budget picked it), for the sidecar. */
-  schedule?: string;
-  /** What the sparse run was (method, schedule provenance), for the sidecar. */
-  sparsity?: string;
+  /** What ran instead of the dense model (absent for dense): method, FLOPs and the schedule file run (also when a --budget picked it), for the sidecar. */
+  sparsity?: SparsityRecord;
 }
 
 export interface GenerateResult {

@@ -34,6 +34,8 @@ export async function writeBaselineVariant(o: BaselineVariantOptions): Promise<C
   if (!(BASELINE_METHODS as readonly string[]).includes(o.method)) throw new BaselineMethodError(o.method);
   const method = o.method as BaselineMethod;
   const b = cacheMethod(method)!.heuristic!({ ...o.problem, budget: o.budget });
+  // a schedule file holds levels only; a forecasting method runs as a budget variant with its method
+  if (b.forecast && b.forecast !== 'none') throw new Error(`baseline method ${method} forecasts reused outputs, which a schedule file cannot express; compare it as a budget variant { budget, method: '${method}' }`);
   const schedule = makeSchedule({
     model: o.model, sampling: o.sampling, tokenGrid: o.tokenGrid, table: b.table, flopsRatio: b.flopsRatio,
     attention: b.attention, reuse: b.reuse, ...(o.problem.levels ? { levels: o.problem.levels } : {}),

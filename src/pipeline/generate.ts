@@ -22,7 +22,7 @@ import { denoise } from '../sampling/denoise.js';
 import { readLatentNpy, writeLatentNpy } from './latent-file.js';
 import { resolvePipeline, type ResolvedPipeline } from './definition.js';
 import { sparseModelFor } from './sparse-model.js';
-import type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions } from '../core/renderer.js';
+import type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions, SparsityRecord } from '../core/renderer.js';
 
 export type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions };
 import type { Latent, VelocityModel } from '../core/types.js';
@@ -98,6 +98,7 @@ export class Pipeline {
       schedule: req.schedule,
       budget: req.budget,
       method: req.method,
+      forecast: req.forecast,
     };
     const stride = this.vae.config.spatialScale * this.dit.config.patchSize[1];
     for (const [name, v] of [['width', r.width], ['height', r.height]] as const) {
@@ -133,7 +134,7 @@ export class Pipeline {
     // The noise file and the sparsity schedule are read before any work (issue 18): a bad
     // file or a schedule for another model fails before the text encoder runs.
     const noise = r.noise ? noiseFromFile(r.noise, shape) : { seed: r.seed, shape };
-    const { model, flopsRatio, schedule, sparsity, warnings } = await this.velocityModel(r, shape);
+    const { model, flopsRatio, sparsity, warnings } = await this.velocityModel(r, shape);
 
     let t0 = performance.now();
     onProgress?.({ phase: 'encode-text', done: 0, total: 1 });
@@ -145,7 +146,11 @@ export class Pipeline {
     if (signal?.aborted) throw new GenerationAbortedError('encode-text');
 
     t0 = performance.now();
-    onProgress?.({ phase: 'denoise', done: 0, total: r.steps, ...(warnings.length > 0 && { warning: warnings.join('; ') }) });
+    onProgress?.({
+      phase: 'denoise', done: 0, total: r.steps,
+      ...(sparsity && { detail: `sparsity: ${sparsity.description}, FLOPs ${(flopsRatio * 100).toFixed(1)}% of dense` }),
+      ...(warnings.length > 0 && { warning: warnings.join('; ') }),
+    });
     let latent: Latent;
     try {
       latent = await denoise({
@@ -160,7 +165,7 @@ export class Pipeline {
       throw e;
     }
     timings.denoiseMs = performance.now() - t0;
-    return { request: r, latent, timings, flopsRatio, ...(schedule && { schedule }), ...(sparsity && { sparsity }) };
+    return { request: r, latent, timings, flopsRatio, ...(sparsity && { sparsity }) };
   }
 
   /** VAE decode on a worker thread, streamed into the encoder; the output appears only when complete. */
@@ -175,7 +180,7 @@ export class Pipeline {
       output: r.output,
       format: r.format,
       fps: r.fps,
-      settings: { ...settingsOf(this, r, job.flopsRatio), ...(job.schedule && r.schedule === undefined && { schedule: job.schedule }), ...(job.sparsity && { sparsity: job.sparsity }) },
+      settings: settingsOf(this, r, job.flopsRatio, job.sparsity),
     });
     timings.decodeEncodeMs = performance.now() - t0;
     let latentPath: string | null = null;
@@ -203,10 +208,11 @@ export class Pipeline {
     };
   }
 
-  private async velocityModel(r: ResolvedRequest, shape: Latent['shape']): Promise<{ model: VelocityModel; flopsRatio: number; schedule?: string; sparsity?: string; warnings: string[] }> {
+  private async velocityModel(r: ResolvedRequest, shape: Latent['shape']): Promise<{ model: VelocityModel; flopsRatio: number; sparsity?: SparsityRecord; warnings: string[] }> {
     const sparse = await sparseModelFor(this.dit, r, shape, this.definition);
     if (!sparse) return { model: new DenseDiT(this.dit), flopsRatio: 1, warnings: [] };
-    return { model: sparse.model, flopsRatio: sparse.flopsRatio, sparsity: sparse.description, warnings: sparse.warnings, ...(sparse.schedule && { schedule: sparse.schedule }) };
+    const { model, flopsRatio, description, source, warnings } = sparse;
+    return { model, flopsRatio, warnings, sparsity: { description, flopsRatio, ...(source && { schedule: { file: source.file, ...(source.name !== undefined && { name: source.name }), provenance: { kind: source.provenance.kind, method: source.provenance.method } } }) } };
   }
 }
 
@@ -219,7 +225,7 @@ function noiseFromFile(path: string, shape: Latent['shape']): Latent {
 }
 
 /** The settings embedded in the container metadata and the sidecar JSON. */
-function settingsOf(p: Pipeline, r: ResolvedRequest, flopsRatio: number): Record<string, unknown> {
+function settingsOf(p: Pipeline, r: ResolvedRequest, flopsRatio: number, sparsity?: SparsityRecord): Record<string, unknown> {
   return {
     generator: 'diffsparse',
     pipeline: p.definition.name,
@@ -228,8 +234,11 @@ function settingsOf(p: Pipeline, r: ResolvedRequest, flopsRatio: number): Record
     width: r.width, height: r.height, frames: r.frames, fps: r.fps,
     steps: r.steps, shift: r.shift, guidance: r.guidance, solver: r.solver, seed: r.seed,
     noise: r.noise ?? null,
-    schedule: r.schedule ?? null, budget: r.budget ?? null, method: r.method ?? null,
+    // The schedule file run: the one asked for, or the shipped one a --budget picked (issue 18; also in sparsity.schedule).
+    schedule: r.schedule ?? sparsity?.schedule?.file ?? null, budget: r.budget ?? null, method: r.method ?? null,
+    ...(r.forecast !== undefined && { forecast: r.forecast }),
     flopsRatio,
+    sparsity: sparsity ?? null,
   };
 }
 

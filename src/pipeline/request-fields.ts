@@ -13,7 +13,7 @@ import { outputFormatProblem, VIDEO_FORMATS } from '../video/format.js';
 /** The keys a job line may set, in the order help texts list them. */
 export const REQUEST_KEYS = [
   'prompt', 'negativePrompt', 'width', 'height', 'frames', 'fps', 'steps', 'shift', 'guidance', 'seed',
-  'solver', 'schedule', 'budget', 'method', 'output', 'format', 'saveLatent', 'noise',
+  'solver', 'schedule', 'budget', 'method', 'forecast', 'output', 'format', 'saveLatent', 'noise',
 ] as const satisfies readonly (keyof GenerateRequest)[];
 
 type Check = (value: unknown) => string | undefined;
@@ -68,6 +68,7 @@ const CHECKS: Record<(typeof REQUEST_KEYS)[number], Check> = {
   budget: finiteNumber(0, false, 1),
   // The pipeline knows which sparsity methods exist; here it only has to be a name.
   method: nonEmptyString,
+  forecast: oneOf(['none', 'linear']),
   output: nonEmptyString,
   format: oneOf(VIDEO_FORMATS),
   saveLatent: (v) => (typeof v === 'boolean' ? undefined : 'must be true or false'),

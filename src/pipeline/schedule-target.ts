@@ -11,7 +11,7 @@ import { resolvePipeline } from './definition.js';
 import type { Latent, TextContext } from '../core/types.js';
 import { torchRandn } from '../sampling/noise.js';
 import type { AttentionVariant, FlopsShape } from '../sparsity/flops.js';
-import { learnSchedule, solveSchedule, sparseRunner, type CostTable, type LearnCase, type LearnedSchedule, type Sampling } from '../sparsity/learn.js';
+import { learnSchedule, solveSchedule, sparseRunner, type CostTable, type LearnCase, type LearnedSchedule, type LearnPlan, type Sampling } from '../sparsity/learn.js';
 import { flopsShapeFor, scheduleModelFor } from '../sparsity/modelInfo.js';
 import type { Schedule } from '../sparsity/schedule.js';
 import { TextEncoder } from '../text/context.js';
@@ -103,7 +103,11 @@ export interface LearnRequest {
   iterations: number;
   /** A calibrated table to start from instead of measuring one. */
   calibrated?: { table: CostTable; levels: number[] };
-  onProgress?: (phase: 'encode-text' | 'calibrate' | 'refine', done: number, total: number) => void;
+  onProgress?: (phase: 'encode-text' | 'calibrate' | 'refine' | 'search', done: number, total: number) => void;
+  /** Local-search generations after the choice (see learnSchedule). */
+  generations?: number;
+  /** Told before learning starts: generations per phase and an ETA. */
+  onPlan?: (plan: LearnPlan) => void;
 }
 
 /** Calibration cases are every prompt with every seed, each with the negative prompt as the unconditional branch. */
@@ -132,6 +136,8 @@ export async function learnForTarget(t: ScheduleTarget, r: LearnRequest, threads
     ...(r.attention && { attention: r.attention }), ...(r.calibrated && { calibrated: r.calibrated.table, levels: r.calibrated.levels }),
     casesDescription: `${r.prompts.length} prompt(s) × seeds ${r.seeds.join(', ')} (torch CPU randn), ${s.steps} ${s.solver} steps, shift ${s.shift}, guidance ${s.guidance}`,
     ...(r.onProgress && { onProgress: r.onProgress }),
+    ...(r.generations !== undefined && { generations: r.generations }),
+    ...(r.onPlan && { onPlan: r.onPlan }),
     ...(selectCases.length > 0 && {
       selection: { run: sparseRunner(t.dit, selectCases, s), description: `${r.prompts.length} prompt(s) × selection seeds ${r.selectSeeds!.join(', ')} (torch CPU randn)` },
     }),

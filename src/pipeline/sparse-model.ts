@@ -22,8 +22,8 @@ export interface SparseChoice {
   flopsRatio: number;
   /** What was run, for the sidecar and reports. */
   description: string;
-  /** The schedule file run (a --schedule, or the shipped one a --budget picked). */
-  schedule?: string;
+  /** The schedule file run (a --schedule, or the shipped one a --budget picked) and its provenance, when the plan came from one. */
+  source?: { file: string; name?: string; provenance: { kind: string; method: string } };
   /** What the user should know about the choice (a resampled schedule, a budget not met). */
   warnings: string[];
 }
@@ -39,6 +39,7 @@ export async function sparseModelFor(dit: WanDiT, r: SparsityRequest & { steps: 
     shippedSchedules: pipeline.schedules ?? {}, pipelineName: pipeline.name,
     // The README promises both: a schedule for another model (id) or other weights (fingerprint) is refused (issue 18).
     modelId: pipeline.name, fingerprint: modelFingerprint(dit),
+    ...(r.forecast !== undefined && { forecast: r.forecast }),
   });
   if (!made) return null;
   const flopsRatio = generationFlops(flops, made.plan.table, made.plan.attention).ratio;
@@ -46,9 +47,9 @@ export async function sparseModelFor(dit: WanDiT, r: SparsityRequest & { steps: 
   // The FLOPs share of a schedule depends on the token grid and step count it runs at (issue 18:
   // --budget 0.2 ran at 33% without a word): say so when the run misses the budget.
   if (r.budget !== undefined && flopsRatio > r.budget + 0.005)
-    warnings.push(`budget ${r.budget} cannot be met${made.schedule ? ` by the shipped schedules (the leanest is ${path.basename(made.schedule)})` : ''}: this run uses ${(flopsRatio * 100).toFixed(1)}% of dense FLOPs; learn a leaner schedule with \`diffsparse schedule learn\` or choose another --method`);
+    warnings.push(`budget ${r.budget} cannot be met${made.source ? ` by the shipped schedules (the leanest is ${path.basename(made.source.file)})` : ''}: this run uses ${(flopsRatio * 100).toFixed(1)}% of dense FLOPs; learn a leaner schedule with \`diffsparse schedule learn\` or choose another --method`);
   return {
     model: await SparseDiT.create(dit, made.plan, made.hooks ? { hooks: made.hooks } : {}),
-    flopsRatio, description: made.description, ...(made.schedule ? { schedule: made.schedule } : {}), warnings,
+    flopsRatio, description: made.description, ...(made.source && { source: made.source }), warnings,
   };
 }

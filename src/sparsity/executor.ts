@@ -33,13 +33,30 @@ import { levelFlops, tokensForLevel, type FlopsShape } from './flops.js';
 import { StackResidualHooks } from './methods/step-skip.js';
 import { modulationRows, readBlockModulations } from './modulation.js';
 import { newStats, passInfo, recordExecuted, type SparseDiTOptions, type SparsePlan, type SparseRunState, type SparseStats } from './run-state.js';
-import { DEFAULT_SCORE_WEIGHTS, tokenScores, topK, valueNormSignal, type ScoreWeights } from './scores.js';
+import { DEFAULT_SCORE_WEIGHTS, SCORE_MIXES, movementSignal, tokenScores, topK, valueNormSignal, type ScoreWeights } from './scores.js';
+import { newLayerForecast, sigmaOfTimestep, type LayerForecast } from './forecast.js';
+
+/** What the optional features keep per layer cache: forecast histories and the cached block inputs (movement score). */
+interface LayerExtras {
+  forecast?: LayerForecast;
+  input?: Float32Array;
+}
 
 export * from './run-state.js';
+
+/** The score weights a run uses: the options', else the plan's named mix, else the default. */
+function planWeights(plan: SparsePlan, options: SparseDiTOptions): ScoreWeights {
+  if (options.scoreWeights) return options.scoreWeights;
+  if (plan.scores === undefined) return DEFAULT_SCORE_WEIGHTS;
+  const mix = SCORE_MIXES[plan.scores];
+  if (!mix) throw new SparseShapeError(`sparse plan: unknown score mix "${plan.scores}"; use one of ${Object.keys(SCORE_MIXES).join(', ')}`);
+  return mix;
+}
 
 export class SparseDiT implements VelocityModel, SparseRunState {
   readonly cache: TokenCache;
   stats: SparseStats = newStats();
+  timestep = 0;
   private readonly model: DiTVelocityModel;
   private readonly lastStep = new Map<GuidanceBranch, number>();
 
@@ -51,7 +68,7 @@ export class SparseDiT implements VelocityModel, SparseRunState {
   ) {
     const c = dit.config;
     this.cache = new TokenCache({ grid: { frames: 1, height: 1, width: 1 }, dim: c.dim, layers: c.numLayers, precision: options.precision, keepKv: plan.attention === 'cached-kv' });
-    const hooks = options.hooks ? options.hooks(this) : plan.reuse === 'stack-residual' ? new StackResidualHooks(this) : new TokenReuseHooks(this, readBlockModulations(dit), influence, options.scoreWeights ?? { ...DEFAULT_SCORE_WEIGHTS });
+    const hooks = options.hooks ? options.hooks(this) : plan.reuse === 'stack-residual' ? new StackResidualHooks(this) : new TokenReuseHooks(this, readBlockModulations(dit), influence, { ...planWeights(plan, options) });
     this.model = new DiTVelocityModel(dit, hooks);
   }
 
@@ -61,7 +78,7 @@ export class SparseDiT implements VelocityModel, SparseRunState {
       if (row.length !== layers) throw new SparseShapeError(`sparse plan: step ${t} has ${row.length} layers but the model has ${layers}; use a schedule made for this model`);
       for (const v of row) if (!(v >= 0 && v <= 1)) throw new SparseShapeError(`sparse plan: level ${v} at step ${t} is outside [0, 1]`);
     });
-    const weights = options.scoreWeights ?? DEFAULT_SCORE_WEIGHTS;
+    const weights = planWeights(plan, options);
     const queries = options.attentionQueries ?? 256;
     const influence = !options.hooks && plan.reuse !== 'stack-residual' && weights.attention !== 0 && queries > 0 ? await AttentionInfluence.create(dit.config.dim, dit.config.numHeads, queries) : null;
     return new SparseDiT(dit, plan, influence, options);
@@ -92,6 +109,7 @@ export class SparseDiT implements VelocityModel, SparseRunState {
     const last = this.lastStep.get(info.branch);
     if (last !== undefined && info.step <= last) this.reset();
     this.lastStep.set(info.branch, info.step);
+    this.timestep = timestep;
     return this.model.predict(latent, timestep, context, info);
   }
 }
@@ -102,6 +120,11 @@ export class TokenReuseHooks implements ForwardHooks {
   private readonly needsCache: boolean[];
   /** Levels run in the current pass. */
   private row: number[] = [];
+  /** Forecast histories and cached block inputs, per layer cache (dropped with it on reset). */
+  private readonly extras = new WeakMap<LayerCache, LayerExtras>();
+  private readonly forecast: boolean;
+  private readonly movement: boolean;
+  private scratch = new Float32Array(0);
 
   constructor(
     private readonly run: SparseRunState,
@@ -111,6 +134,28 @@ export class TokenReuseHooks implements ForwardHooks {
   ) {
     const { plan } = run;
     this.needsCache = Array.from({ length: run.dit.config.numLayers }, (_, l) => plan.table.some((row) => row[l] < 1));
+    this.forecast = plan.forecast === 'linear';
+    this.movement = (weights.movement ?? 0) !== 0;
+  }
+
+  private extra(c: LayerCache): LayerExtras {
+    let e = this.extras.get(c);
+    if (!e) {
+      e = {};
+      this.extras.set(c, e);
+    }
+    return e;
+  }
+
+  /** The forecast time of a pass: its step index, or its sigma. */
+  private time(pass: PassState): number {
+    return this.run.plan.forecastAxis === 'sigma' ? sigmaOfTimestep(this.run.timestep ?? 0) : passInfo(pass).step;
+  }
+
+  private histories(c: LayerCache): LayerForecast {
+    const e = this.extra(c);
+    e.forecast ??= newLayerForecast(this.run.cache.tokens, this.run.dit.config.dim);
+    return e.forecast;
   }
 
   beginPass(pass: PassState): null {
@@ -142,7 +187,7 @@ export class TokenReuseHooks implements ForwardHooks {
     const m = modulationRows(this.modulations[l], e0);
     if (k === 0) {
       const t0 = performance.now();
-      const out = this.assemble(c, x, m, null);
+      const out = this.assemble(c, x, m, null, call.pass);
       cache.markRecomputed(branch, l, []);
       stats.assemblyMs += performance.now() - t0;
       stats.reused++;
@@ -150,7 +195,9 @@ export class TokenReuseHooks implements ForwardHooks {
       return { kind: 'reuse', x: out };
     }
     const ts = performance.now();
-    const rows = topK(tokenScores({ age: c.age, attention: c.attentionScore, value: c.valueScore }, cache.grid, this.weights), k);
+    const cachedInput = this.movement ? this.extra(c).input : undefined;
+    const movement = cachedInput ? movementSignal(x, cachedInput, dit.config.dim) : null;
+    const rows = topK(tokenScores({ age: c.age, attention: c.attentionScore, value: c.valueScore, ...(movement && { movement }) }, cache.grid, this.weights), k);
     stats.scoringMs += performance.now() - ts;
     const D = dit.config.dim;
     const attention = this.run.plan.attention;
@@ -161,6 +208,7 @@ export class TokenReuseHooks implements ForwardHooks {
         case 'fresh-kv': {
           const qkv = await dit.selfAttnQKV(l, x, e0, rope);
           const ySa = await dit.selfAttnOut(l, await dit.attention(gatherRows(qkv.q, D, rows), qkv.k, qkv.v));
+          if (this.forecast) this.histories(c).sa.record(c.sa, rows, this.time(call.pass));
           c.sa.write(rows, ySa);
           return ySa;
         }
@@ -171,6 +219,7 @@ export class TokenReuseHooks implements ForwardHooks {
           const keys = c.k!.f32 ?? c.k!.read(null);
           const values = c.v!.f32 ?? c.v!.read(null);
           const ySa = await dit.selfAttnOut(l, await dit.attention(qkv.q, keys, values));
+          if (this.forecast) this.histories(c).sa.record(c.sa, rows, this.time(call.pass));
           c.sa.write(rows, ySa);
           return ySa;
         }
@@ -183,9 +232,16 @@ export class TokenReuseHooks implements ForwardHooks {
       selfAttention,
       merge: (post) => {
         const t0 = performance.now();
+        if (this.forecast) {
+          const h = this.histories(c);
+          const t = this.time(call.pass);
+          h.ca.record(c.ca, rows, t);
+          h.ffn.record(c.ffn, rows, t);
+        }
         c.ca.write(rows, post.yCa);
         c.ffn.write(rows, post.yFfn);
-        const out = this.assemble(c, x, m, rows);
+        if (cachedInput) for (let i = 0; i < rows.length; i++) cachedInput.set(x.subarray(rows[i] * D, (rows[i] + 1) * D), rows[i] * D);
+        const out = this.assemble(c, x, m, rows, call.pass);
         scatterRows(out, D, rows, post.x);
         cache.markRecomputed(branch, l, rows);
         stats.assemblyMs += performance.now() - t0;
@@ -204,6 +260,18 @@ export class TokenReuseHooks implements ForwardHooks {
     if (!this.needsCache[l]) return;
     const { branch } = passInfo(call.pass);
     const c = cache.layer(branch, l);
+    if (this.forecast) {
+      const h = this.histories(c);
+      const t = this.time(call.pass);
+      h.sa.record(c.sa, null, t);
+      h.ca.record(c.ca, null, t);
+      h.ffn.record(c.ffn, null, t);
+    }
+    if (this.movement) {
+      const e = this.extra(c);
+      if (e.input?.length === call.x.length) e.input.set(call.x);
+      else e.input = new Float32Array(call.x);
+    }
     c.sa.write(null, out.ySa);
     c.ca.write(null, out.yCa);
     c.ffn.write(null, out.yFfn);
@@ -218,8 +286,9 @@ export class TokenReuseHooks implements ForwardHooks {
     cache.markRecomputed(branch, l, null);
   }
 
-  /** x + m2·SA + CA + m5·FFN from the cache for every row not in `skip` (whose rows are left as x). */
-  private assemble(c: LayerCache, x: Float32Array, m: Float32Array, skip: ArrayLike<number> | null): Float32Array {
+  /** x + m2·SA + CA + m5·FFN from the cache (forecast when the plan says so) for every row not in `skip` (whose rows are left as x). */
+  private assemble(c: LayerCache, x: Float32Array, m: Float32Array, skip: ArrayLike<number> | null, pass: PassState): Float32Array {
+    if (this.forecast) return this.assembleForecast(c, x, m, skip, pass);
     const D = this.run.dit.config.dim;
     const n = this.run.cache.tokens;
     const out = new Float32Array(x);
@@ -236,6 +305,31 @@ export class TokenReuseHooks implements ForwardHooks {
       c.sa.addRowInto(i, gateSa, out, o);
       c.ca.addRowInto(i, null, out, o);
       c.ffn.addRowInto(i, gateFfn, out, o);
+    }
+    return out;
+  }
+
+  /** As `assemble`, with each module output extrapolated from the token's last two computations. */
+  private assembleForecast(c: LayerCache, x: Float32Array, m: Float32Array, skip: ArrayLike<number> | null, pass: PassState): Float32Array {
+    const D = this.run.dit.config.dim;
+    const n = this.run.cache.tokens;
+    const out = new Float32Array(x);
+    const gateSa = m.subarray(2 * D, 3 * D);
+    const gateFfn = m.subarray(5 * D, 6 * D);
+    const h = this.histories(c);
+    const t = this.time(pass);
+    if (this.scratch.length !== D) this.scratch = new Float32Array(D);
+    let mask: Uint8Array | null = null;
+    if (skip) {
+      mask = new Uint8Array(n);
+      for (let i = 0; i < skip.length; i++) mask[skip[i]] = 1;
+    }
+    for (let i = 0; i < n; i++) {
+      if (mask && mask[i]) continue;
+      const o = i * D;
+      h.sa.addRowInto(c.sa, i, t, gateSa, out, o, this.scratch);
+      h.ca.addRowInto(c.ca, i, t, null, out, o, this.scratch);
+      h.ffn.addRowInto(c.ffn, i, t, gateFfn, out, o, this.scratch);
     }
     return out;
   }

@@ -14,6 +14,13 @@
  *    sparsifies, run it again with that cell dense to measure the cell's contribution in
  *    context; rescale that cell's costs towards the measured contribution; solve again.
  *    The best schedule measured (lowest final-latent error) is kept.
+ * 4. Choice among the solved table and the structured seeds (block reuse, uniform tokens) by
+ *    the measured error on the selection cases.
+ * 5. Local search on the chosen table (`generations` > 0): each generation raises the level
+ *    of one random cell and lowers others until the budget holds again (budget moved between
+ *    cells), runs the candidate on the selection cases, and keeps it if the final-sample
+ *    error drops; this accounts for errors that grow through later steps, which the
+ *    additive cost table cannot.
  * Squared errors are used because independent perturbations add in squared norm.
  */
 import { denoise } from '../sampling/denoise.js';
@@ -23,7 +30,8 @@ import type { WanDiT } from '../models/wan/dit/runtime.js';
 import { blockReuseBaseline, uniformTokenBaseline } from './baselines.js';
 import { SparseDiT, type SparseDiTOptions, type SparsePlan } from './executor.js';
 import { denseBlockFlops, generationFlops, levelFlops, type AttentionVariant, type FlopsShape } from './flops.js';
-import { DEFAULT_LEVELS, makeSchedule, type Schedule, type ScheduleModel } from './schedule.js';
+import { DEFAULT_LEVELS, isTokenLevel, makeSchedule, type Schedule, type ScheduleModel } from './schedule.js';
+import { LEARNED_SCORE_MIX } from './scores.js';
 import { solveLevelSchedule } from './solver.js';
 
 /** cost[step][layer][levelIndex]. */
@@ -135,7 +143,8 @@ export interface LearnProblem {
 }
 
 const denseTable = (steps: number, layers: number): number[][] => Array.from({ length: steps }, () => new Array<number>(layers).fill(1));
-const planOf = (table: number[][], attention: AttentionVariant): SparsePlan => ({ table, attention, reuse: 'module-outputs' });
+/** Plans the learner measures: module-output reuse with the learned schedules' token score mix. */
+const planOf = (table: number[][], attention: AttentionVariant): SparsePlan => ({ table, attention, reuse: 'module-outputs', scores: LEARNED_SCORE_MIX });
 
 export interface CalibrationResult {
   cost: CostTable;
@@ -254,7 +263,15 @@ export interface LearnScheduleOptions extends LearnProblem {
   iterations?: number;
   /** Describes the cases (prompts, seeds) for the fidelity record. */
   casesDescription: string;
-  onProgress?: (phase: 'calibrate' | 'refine', done: number, total: number) => void;
+  onProgress?: (phase: 'calibrate' | 'refine' | 'search', done: number, total: number) => void;
+  /** Local-search generations after the choice (0: none, the default). */
+  generations?: number;
+  /** Seed of the local search's move choices. */
+  searchSeed?: number;
+  /** Told once before anything runs: how many generations each phase takes at most, and an ETA. */
+  onPlan?: (plan: LearnPlan) => void;
+  /** Milliseconds of one run of `run` (the ETA); measured on the dense reference run when omitted and it is computed here. */
+  msPerRun?: number;
   /** Reuse a calibrated table (e.g. across budgets) instead of measuring it again. */
   calibrated?: CostTable;
   /**
@@ -264,6 +281,102 @@ export interface LearnScheduleOptions extends LearnProblem {
    * FORA-like reuse on held-out seeds.
    */
   selection?: { run: PlanRunner; reference?: Float32Array[]; description: string };
+}
+
+/** The generations (runs of a plan over the cases) each phase of learning takes at most. */
+export interface LearnPlan {
+  calibrate: number;
+  refine: number;
+  select: number;
+  search: number;
+  total: number;
+  /** Estimated milliseconds for all of them (absent when no run was timed yet). */
+  etaMs?: number;
+}
+
+/** Upper bounds of the runs each phase takes. */
+export function learnPlan(o: Pick<LearnScheduleOptions, 'steps' | 'layers' | 'levels' | 'grouping' | 'iterations' | 'calibrated' | 'selection' | 'generations' | 'reference'>, msPerRun?: number): LearnPlan {
+  const cells = calibrationCells(o.steps, o.layers, o.grouping).length;
+  const sparseLevels = (o.levels ?? DEFAULT_LEVELS).filter((v) => v < 1).length;
+  const iterations = o.iterations ?? 3;
+  const calibrate = (o.reference ? 0 : 1) + (o.calibrated ? 0 : cells * sparseLevels);
+  const refine = iterations + 1 + iterations * cells;
+  const select = (o.selection ? (o.selection.reference ? 1 : 2) : 0) + 2;
+  const search = o.generations ?? 0;
+  const total = calibrate + refine + select + search;
+  return { calibrate, refine, select, search, total, ...(msPerRun !== undefined && { etaMs: total * msPerRun }) };
+}
+
+export interface SearchResult {
+  table: number[][];
+  flopsRatio: number;
+  error: number;
+  /** Candidates run and candidates kept. */
+  tried: number;
+  accepted: number;
+}
+
+/** A small deterministic generator (mulberry32) for the search's move choices. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Step 5: local search on a table within the budget. A move raises every slot of one random
+ * cell by one level and lowers random other cells by one level until the FLOPs fit again;
+ * it is kept when the measured error (on `run`'s cases against `reference`) drops.
+ */
+export async function localSearch(p: LearnProblem, start: { table: number[][]; error: number }, run: PlanRunner, reference: Float32Array[], grouping: Grouping, generations: number, seed = 1, onProgress?: (done: number, total: number) => void): Promise<SearchResult> {
+  const levels = p.levels ?? DEFAULT_LEVELS;
+  const attention = p.attention ?? 'reuse';
+  const branches = p.branches ?? 2;
+  const cells = calibrationCells(p.steps, p.layers, grouping);
+  const random = rng(seed);
+  const ratio = (t: number[][]): number => generationFlops(p.shape, t, attention, branches).ratio;
+  const shiftCell = (table: number[][], cell: Cell, by: 1 | -1): boolean => {
+    let moved = false;
+    for (const t of cell.steps)
+      for (const l of cell.layers) {
+        const i = levels.indexOf(table[t][l]) + by;
+        if (i >= 0 && i < levels.length) {
+          table[t][l] = levels[i];
+          moved = true;
+        }
+      }
+    return moved;
+  };
+  let best = { table: start.table.map((r) => r.slice()), error: start.error };
+  let tried = 0;
+  let accepted = 0;
+  for (let g = 0; g < generations; g++) {
+    let candidate: number[][] | null = null;
+    for (let attempt = 0; attempt < 32 && !candidate; attempt++) {
+      const table = best.table.map((r) => r.slice());
+      const up = cells[Math.floor(random() * cells.length)];
+      if (!shiftCell(table, up, 1)) continue;
+      for (let lowered = 0; lowered < 6 && ratio(table) > p.budget + 1e-9; lowered++) {
+        const down = cells[Math.floor(random() * cells.length)];
+        if (down !== up) shiftCell(table, down, -1);
+      }
+      if (ratio(table) <= p.budget + 1e-9 && table.some((r, t) => r.some((v, l) => v !== best.table[t][l]))) candidate = table;
+    }
+    if (!candidate) break;
+    const error = meanError(await run(planOf(candidate, attention)), reference);
+    tried++;
+    if (error < best.error) {
+      best = { table: candidate, error };
+      accepted++;
+    }
+    onProgress?.(g + 1, generations);
+  }
+  return { table: best.table, flopsRatio: ratio(best.table), error: best.error, tried, accepted };
 }
 
 export interface LearnedSchedule {
@@ -277,7 +390,11 @@ export interface LearnedSchedule {
 /** Calibrate, solve, refine, and wrap the best schedule as a schedule document. */
 export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSchedule> {
   const attention = o.attention ?? 'reuse';
+  let msPerRun = o.msPerRun;
+  const tRef = performance.now();
   const reference = o.reference ?? (await o.run(planOf(denseTable(o.steps, o.layers), attention)));
+  if (!o.reference) msPerRun ??= performance.now() - tRef;
+  o.onPlan?.(learnPlan(o, msPerRun));
   let runs = o.reference ? 0 : 1;
   let calibrated = o.calibrated;
   if (!calibrated) {
@@ -301,12 +418,20 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
     solvedError = meanError(await judge(planOf(refined.table, attention)), judgeReference);
     runs += o.selection.reference ? 1 : 2;
   }
-  let chosen = { table: refined.table, flopsRatio: refined.flopsRatio, error: solvedError, from: 'solved' };
+  let chosen: { table: number[][]; flopsRatio: number; error: number; from: string; description?: string } = { table: refined.table, flopsRatio: refined.flopsRatio, error: solvedError, from: 'solved' };
   for (const seed of seeds) {
     if (seed.reuse !== 'module-outputs' || seed.flopsRatio > o.budget + 1e-9) continue;
     const error = meanError(await judge(planOf(seed.table, attention)), judgeReference);
     runs++;
-    if (error < chosen.error) chosen = { table: seed.table, flopsRatio: seed.flopsRatio, error, from: seed.method };
+    if (error < chosen.error) chosen = { table: seed.table, flopsRatio: seed.flopsRatio, error, from: seed.method, description: seed.description };
+  }
+  const generations = o.generations ?? 0;
+  let searchNote = '';
+  if (generations > 0) {
+    const found = await localSearch(o, chosen, judge, judgeReference, o.grouping, generations, o.searchSeed ?? 1, (d, t) => o.onProgress?.('search', d, t));
+    runs += found.tried;
+    searchNote = `; local search ${found.tried} generation(s), ${found.accepted} move(s) kept`;
+    if (found.accepted > 0) chosen = { table: found.table, flopsRatio: found.flopsRatio, error: found.error, from: `search from ${chosen.from}` };
   }
   const schedule = makeSchedule({
     model: o.model,
@@ -315,16 +440,35 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
     levels: o.levels ?? DEFAULT_LEVELS,
     attention,
     reuse: 'module-outputs',
+    scores: LEARNED_SCORE_MIX,
     table: chosen.table,
     flopsRatio: chosen.flopsRatio,
-    provenance: {
-      kind: iterations > 0 ? 'learned' : 'calibrated',
-      method: `calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}: ${chosen.from}`,
-      budget: o.budget,
-    },
+    provenance: learnedProvenance(chosen, `calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}${searchNote}`, iterations, o.budget),
     fidelity: { latentRelL2: Math.sqrt(chosen.error), how: `RMS over cases of the final-latent relative L2 error vs the dense run with the same noise and prompts; ${o.selection?.description ?? o.casesDescription}` },
   });
   return { schedule, cost: refined.cost, calibrated, history: refined.history, runs };
+}
+
+/**
+ * Honest provenance for what the learner chose: `learned` only for a token-level table from
+ * the solver (some level strictly between 0 and 1); a structured candidate records that
+ * baseline's name and label; a solved table of whole blocks only is `calibrated`.
+ */
+export function learnedProvenance(chosen: { table: number[][]; from: string; description?: string }, how: string, iterations: number, budget: number): Omit<Schedule['provenance'], 'created'> {
+  if (chosen.from.startsWith('search from ')) {
+    const token = isTokenLevel(chosen.table);
+    return { kind: token ? 'learned' : 'calibrated', method: `${token ? 'token-level' : 'block-level (levels 0 and 1 only)'} table from local search on the final-sample error, started at ${chosen.from.slice('search from '.length)}: ${how}`, budget };
+  }
+  if (chosen.from !== 'solved') {
+    const label = chosen.from === 'block-reuse' ? 'FORA-like block reuse' : chosen.from === 'uniform-tokens' ? 'ToCa-like uniform tokens' : chosen.from;
+    return { kind: 'baseline', method: `${label} (${chosen.from})${chosen.description ? `: ${chosen.description}` : ''}; picked by schedule learning over candidates (${how})`, budget };
+  }
+  const token = isTokenLevel(chosen.table);
+  return {
+    kind: token && iterations > 0 ? 'learned' : 'calibrated',
+    method: `${token ? 'token-level' : 'block-level (levels 0 and 1 only)'} solved table: ${how}`,
+    budget,
+  };
 }
 
 export interface HeuristicScheduleOptions extends LearnProblem {

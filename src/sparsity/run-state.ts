@@ -9,6 +9,7 @@ import type { GuidanceBranch, StepInfo } from '../core/types.js';
 import type { TokenCache, CachePrecision } from './cache.js';
 import { SparseShapeError } from './errors.js';
 import type { AttentionVariant } from './flops.js';
+import type { ForecastAxis, ForecastMode } from './forecast.js';
 import type { ReuseMode, Schedule } from './schedule.js';
 import type { ScoreWeights } from './scores.js';
 
@@ -18,9 +19,18 @@ export interface SparsePlan {
   table: readonly (readonly number[])[];
   attention: AttentionVariant;
   reuse: ReuseMode;
+  /**
+   * Reused module outputs held constant ('none', the default) or extrapolated from each
+   * token's last two computations ('linear', TaylorSeer-like; forecast.ts), in step index
+   * (default) or sigma.
+   */
+  forecast?: ForecastMode;
+  forecastAxis?: ForecastAxis;
+  /** Token score mix of partial blocks (a SCORE_MIXES name; absent: DEFAULT_SCORE_WEIGHTS). */
+  scores?: string;
 }
 
-export const planFromSchedule = (s: Schedule): SparsePlan => ({ table: s.table, attention: s.attention, reuse: s.reuse });
+export const planFromSchedule = (s: Schedule): SparsePlan => ({ table: s.table, attention: s.attention, reuse: s.reuse, ...(s.scores !== undefined && { scores: s.scores }) });
 
 /** A plan of all ones: the dense model through the sparse executor. */
 export const densePlan = (steps: number, layers: number): SparsePlan => ({
@@ -64,6 +74,8 @@ export interface SparseRunState {
   readonly plan: SparsePlan;
   readonly cache: TokenCache;
   readonly stats: SparseStats;
+  /** Timestep of the current model call (Wan: 1000·sigma). */
+  readonly timestep?: number;
 }
 
 /** Records the levels a pass executed on its branch and step. */

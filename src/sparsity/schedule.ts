@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ATTENTION_VARIANTS, type AttentionVariant } from './flops.js';
+import { SCORE_MIXES } from './scores.js';
 import { ScheduleFormatError, ScheduleLayerCountError, ScheduleLevelError, ScheduleModelMismatchError } from './errors.js';
 import { jsonErrorMessage, MAX_JSON_INPUT_BYTES, refuseSpecialFile } from '../io/input-file.js';
 
@@ -21,7 +22,13 @@ export type ReuseMode =
   /** Per step: the cached residual of the whole block stack (TeaCache-like step skipping). */
   | 'stack-residual';
 
-export type Provenance = 'learned' | 'calibrated' | 'heuristic';
+/**
+ * How a schedule was made: `learned` (a token-level table from calibration and the solver;
+ * some level strictly between 0 and 1), `calibrated` (solved on a measured cost table),
+ * `heuristic` (solved on a prior), `baseline` (a peer method's structure, e.g. FORA-like block
+ * reuse, picked among candidates; `method` names it).
+ */
+export type Provenance = 'learned' | 'calibrated' | 'heuristic' | 'baseline';
 
 export interface ScheduleModel {
   /** Model id, e.g. the converted model's name ("wan21-tiny"). */
@@ -57,6 +64,8 @@ export interface Schedule {
   flopsRatio: number;
   provenance: { kind: Provenance; method: string; created: string; budget?: number; notes?: string };
   fidelity: ScheduleFidelity | null;
+  /** Token score mix of partial blocks (a SCORE_MIXES name); absent: the default mix. */
+  scores?: string;
 }
 
 /** What the loader checks a schedule against. Omitted fields are not checked. */
@@ -122,9 +131,10 @@ export function parseSchedule(raw: unknown, file?: string, expect: ScheduleExpec
   const reuse = field(raw, 'reuse', (v): v is ReuseMode => v === 'module-outputs' || v === 'stack-residual', '"module-outputs" or "stack-residual"', file);
   const table = field(raw, 'table', (v): v is number[][] => Array.isArray(v) && v.every((r) => Array.isArray(r) && r.every(isNum)), 'an array of rows of numbers (steps × layers)', file);
   const flopsRatio = field(raw, 'flopsRatio', isNum, 'a number', file);
+  const scores = field(raw, 'scores', (v): v is string | undefined => v === undefined || (typeof v === 'string' && v in SCORE_MIXES), `one of ${Object.keys(SCORE_MIXES).join(', ')}`, file);
   const p = field(raw, 'provenance', isObj, 'an object', file);
   const provenance: Schedule['provenance'] = {
-    kind: field(p, 'kind', (v): v is Provenance => v === 'learned' || v === 'calibrated' || v === 'heuristic', '"learned", "calibrated" or "heuristic"', file, 'provenance.'),
+    kind: field(p, 'kind', (v): v is Provenance => v === 'learned' || v === 'calibrated' || v === 'heuristic' || v === 'baseline', '"learned", "calibrated", "heuristic" or "baseline"', file, 'provenance.'),
     method: field(p, 'method', isStr, 'a string', file, 'provenance.'),
     created: field(p, 'created', isStr, 'an ISO date string', file, 'provenance.'),
     budget: field(p, 'budget', isOptNum, 'a number', file, 'provenance.'),
@@ -186,6 +196,7 @@ export function parseSchedule(raw: unknown, file?: string, expect: ScheduleExpec
     flopsRatio,
     provenance,
     fidelity,
+    ...(scores !== undefined && { scores }),
   };
 }
 
@@ -243,6 +254,7 @@ export interface NewScheduleOptions {
   attention?: AttentionVariant;
   reuse?: ReuseMode;
   fidelity?: ScheduleFidelity | null;
+  scores?: string;
 }
 
 /** Builds a validated schedule document. */
@@ -260,6 +272,10 @@ export function makeSchedule(o: NewScheduleOptions): Schedule {
     flopsRatio: o.flopsRatio,
     provenance: { ...o.provenance, created: o.provenance.created ?? new Date().toISOString() },
     fidelity: o.fidelity ?? null,
+    ...(o.scores !== undefined && { scores: o.scores }),
   };
   return parseSchedule(JSON.parse(JSON.stringify(doc)));
 }
+
+/** True when some level lies strictly between 0 and 1 (tokens, not whole blocks, are chosen). */
+export const isTokenLevel = (table: readonly (readonly number[])[]): boolean => table.some((row) => row.some((v) => v > 0 && v < 1));

@@ -7,6 +7,8 @@
  *   token receives (ToCa s1), from the last dense pass (see attentionScore.ts);
  * - value: DuCa's V-norm score Σ_h (1 − ‖v_h‖): tokens with small value norms score high;
  * - staleness: forwards since the token was last recomputed (ToCa s3);
+ * - movement: how far the token's block input has moved since its cached computation,
+ *   ‖x_now − x_cached‖ / ‖x_cached‖ per token (elementwise, cheap; `movementSignal`);
  * then a spread bonus: within each cell of the grid (per frame 2×2 by default), the best
  * token gets + bonus·its score (ToCa s4), so fresh tokens cover the whole picture.
  * Top-k breaks ties by the lower token index, so selection is deterministic.
@@ -17,6 +19,8 @@ export interface ScoreWeights {
   attention: number;
   value: number;
   staleness: number;
+  /** Weight of the input-movement signal (0 when absent: the executor then keeps no block inputs). */
+  movement?: number;
   /** Spread bonus factor (ToCa uses 0.6); 0 disables it. */
   spread: number;
   /** Cell of the spread bonus in (frames, rows, columns). */
@@ -64,10 +68,50 @@ export function valueNormSignal(v: Float32Array, tokens: number, heads: number):
   return out;
 }
 
+/** Per token ‖x_now − x_cached‖ / ‖x_cached‖ over rows of width `dim` (0 for a zero cached row). */
+export function movementSignal(now: Float32Array, cached: Float32Array, dim: number): Float32Array {
+  const n = now.length / dim;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let num = 0;
+    let den = 0;
+    const o = i * dim;
+    for (let j = 0; j < dim; j++) {
+      const d = now[o + j] - cached[o + j];
+      num += d * d;
+      den += cached[o + j] * cached[o + j];
+    }
+    out[i] = den > 0 ? Math.sqrt(num / den) : 0;
+  }
+  return out;
+}
+
+/** Named score mixes (the selection bench measures them; `--scores` picks one). */
+export const SCORE_MIXES: Readonly<Record<string, Readonly<ScoreWeights>>> = {
+  default: DEFAULT_SCORE_WEIGHTS,
+  movement: { attention: 0, value: 0, staleness: 0, movement: 1, spread: 0, spreadCell: [1, 2, 2] },
+  'movement+staleness': { attention: 0, value: 0, staleness: 0.25, movement: 1, spread: 0, spreadCell: [1, 2, 2] },
+  'movement+default': { ...DEFAULT_SCORE_WEIGHTS, movement: 1 },
+  attention: { attention: 1, value: 0, staleness: 0, spread: 0, spreadCell: [1, 2, 2] },
+  value: { attention: 0, value: 1, staleness: 0, spread: 0, spreadCell: [1, 2, 2] },
+  staleness: { attention: 0, value: 0, staleness: 1, spread: 0, spreadCell: [1, 2, 2] },
+};
+
+/**
+ * The mix learned schedules select tokens with (recorded in their files as `scores`). Measured
+ * with bench/sparsity-selection.ts on the demo model (20 steps, dense every 4th step, 2 seeds):
+ * at shares ¼ and ½ movement + staleness had the lowest or near-lowest block-output error
+ * against the whole block (fresh-kv: 0.158 / 0.091 vs the default's 0.193 / 0.147) and a far
+ * lower final-latent error than the default mix. Older schedule files without `scores`, and
+ * the ToCa-like baseline, keep DEFAULT_SCORE_WEIGHTS (their outputs are pinned).
+ */
+export const LEARNED_SCORE_MIX = 'movement+staleness';
+
 export interface ScoreInputs {
   age: ArrayLike<number>;
   attention?: ArrayLike<number> | null;
   value?: ArrayLike<number> | null;
+  movement?: ArrayLike<number> | null;
 }
 
 /** The combined score per token, spread bonus included. */
@@ -82,6 +126,7 @@ export function tokenScores(inputs: ScoreInputs, grid: TokenGrid, weights: Score
   addSignal(inputs.attention, weights.attention);
   addSignal(inputs.value, weights.value);
   addSignal(inputs.age, weights.staleness);
+  addSignal(inputs.movement, weights.movement ?? 0);
   if (weights.spread > 0) applySpreadBonus(score, grid, weights.spreadCell, weights.spread);
   return score;
 }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, REPO_ROOT, runBinary } from '../cli/helpers/binary.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ds-schedules-'));
-const SHIPPED = path.join(REPO_ROOT, 'schedules/wan-demo/wan-demo-20steps-reuse-50.json');
+const SHIPPED = path.join(REPO_ROOT, 'schedules/wan-demo/wan-demo-20steps-block-reuse-50.json');
 const base = JSON.parse(readFileSync(SHIPPED, 'utf8')) as Record<string, any>;
 const TINY = ['--frames', '5', '--threads', '1'];
 beforeAll(ensureBuilt, 300_000);
@@ -57,17 +57,21 @@ describe('what a sparse run did is said and recorded', () => {
   it('a resampled schedule warns', async () => {
     const r = await generate(['--steps', '4', '--schedule', SHIPPED]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: schedule .*wan-demo-20steps-reuse-50\.json was made for 20 steps and is resampled to 4/);
+    expect(r.stderr).toMatch(/warning: schedule .*wan-demo-20steps-block-reuse-50\.json was made for 20 steps and is resampled to 4/);
   });
 
   it('--budget below every shipped schedule warns with the FLOPs it runs at; the sidecar names the schedule', async () => {
     const out = path.join(dir, 'budget.mp4');
     const r = await runBinary(['generate', 'a red circle', ...TINY, '--steps', '20', '--budget', '0.2', '-o', out]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: budget 0\.2 cannot be met by the shipped schedules \(the leanest is wan-demo-20steps-reuse-35\.json\): this run uses \d+\.\d% of dense FLOPs/);
+    expect(r.stderr).toMatch(/warning: budget 0\.2 cannot be met by the shipped schedules \(the leanest is wan-demo-20steps-block-reuse-35\.json\): this run uses \d+\.\d% of dense FLOPs/);
     expect(r.stderr).not.toMatch(/resampled/);
     const sidecar = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { settings: Record<string, unknown> };
-    expect(sidecar.settings).toMatchObject({ budget: 0.2, schedule: expect.stringMatching(/wan-demo-20steps-reuse-35\.json$/), sparsity: expect.stringMatching(/^schedule learned/) });
+    expect(sidecar.settings).toMatchObject({ budget: 0.2, schedule: expect.stringMatching(/wan-demo-20steps-block-reuse-35\.json$/), sparsity: {
+      description: expect.stringMatching(/^schedule block-reuse-35 \(baseline: /),
+      flopsRatio: expect.any(Number),
+      schedule: { file: expect.stringMatching(/wan-demo-20steps-block-reuse-35\.json$/), name: 'block-reuse-35', provenance: { kind: 'baseline', method: expect.any(String) } },
+    } });
   });
 
   it('a budget the shipped schedules meet runs without a warning', async () => {

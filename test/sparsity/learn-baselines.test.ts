@@ -4,6 +4,8 @@ import { generationFlops, type FlopsShape } from '../../src/sparsity/flops.js';
 import { calibrationCells, learnSchedule, solveSchedule, sparseRunner, squaredRelError, type PlanRunner } from '../../src/sparsity/learn.js';
 import { torchRandn } from '../../src/sampling/noise.js';
 import { parseSchedule } from '../../src/sparsity/schedule.js';
+import { planFromSchedule } from '../../src/sparsity/run-state.js';
+import { LEARNED_SCORE_MIX } from '../../src/sparsity/scores.js';
 import { tinySetup, type TinySetup } from './helpers.js';
 
 const shape: FlopsShape = { dim: 64, ffnDim: 128, textLen: 24, textDim: 48, layers: 3, tokens: 72, patchFeatures: 64, headFeatures: 64, freqDim: 32 };
@@ -99,7 +101,7 @@ describe('learning a schedule on the fixture tiny DiT', () => {
     for (const row of learned.calibrated.slice(1)) for (const c of row) for (let i = 0; i + 1 < c.length; i++) expect(c[i]).toBeGreaterThanOrEqual(c[i + 1]);
     // the recorded fidelity is what running the schedule gives
     const [ref] = await base({ table: Array.from({ length: 8 }, () => [1, 1, 1]), attention: 'reuse', reuse: 'module-outputs' });
-    const [out] = await base({ table: sched.table, attention: 'reuse', reuse: 'module-outputs' });
+    const [out] = await base(planFromSchedule(sched));
     expect(Math.sqrt(squaredRelError(out, ref))).toBeCloseTo(sched.fidelity!.latentRelL2!, 10);
     // best-of: never worse than the first solved schedule
     expect(learned.history[0].error).toBeGreaterThanOrEqual(sched.fidelity!.latentRelL2! ** 2 - 1e-15);
@@ -110,7 +112,7 @@ describe('learning a schedule on the fixture tiny DiT', () => {
     const calibrate = sparseRunner(s.dit, [{ noise: s.noise, cond: s.cond, uncond: s.uncond }], sampling);
     const otherNoise = { data: torchRandn(s.noise.shape, 7), shape: s.noise.shape };
     const select = sparseRunner(s.dit, [{ noise: otherNoise, cond: s.cond, uncond: s.uncond }], sampling);
-    const plan = (table: number[][]) => ({ table, attention: 'reuse' as const, reuse: 'module-outputs' as const });
+    const plan = (table: number[][]) => ({ table, attention: 'reuse' as const, reuse: 'module-outputs' as const, scores: LEARNED_SCORE_MIX });
     const [reference] = await select(plan(Array.from({ length: 8 }, () => [1, 1, 1])));
     let selectionRuns = 0;
     const learned = await learnSchedule({

@@ -31,6 +31,7 @@ interface LearnFlags extends Omit<SolveFlags, 'cost'> {
   selectSeeds?: number[];
   grouping: { steps: number; layers: number };
   iterations: number;
+  generations: number;
   cost?: string;
   saveCost?: string;
 }
@@ -180,6 +181,7 @@ export function scheduleCommand(ctx: CliContext): Command {
     .addOption(new Option('--select-seeds <list>', 'other seeds that choose the final schedule among the solved one and the structured ones (judging on the calibration seeds favours the solved one)').argParser(seedList))
     .addOption(new Option('--grouping <SxL>', 'calibration cell size in steps x layers (bigger cells: fewer runs, coarser table)').argParser(grouping).default({ steps: 1, layers: 1 }, '1x1'))
     .option('--iterations <n>', 'solver-in-the-loop refinement iterations', nonNegativeInt, 3)
+    .option('--generations <n>', 'local-search generations on the chosen table (each one run on the selection seeds; a move is kept if the final-sample error drops)', nonNegativeInt, 0)
     .option('--cost <file>', 'start from this calibrated cost table instead of measuring one')
     .option('--save-cost <file>', 'save the calibrated cost table, for `schedule solve --cost` at other budgets');
   addTargetOptions(learn).action(async (flags: LearnFlags) => {
@@ -199,6 +201,9 @@ export function scheduleCommand(ctx: CliContext): Command {
       const learned = await learnForTarget(target, {
         budget: flags.budget, prompts, seeds: flags.seeds, ...(flags.selectSeeds && { selectSeeds: flags.selectSeeds }), attention: flags.attention, grouping: flags.grouping, iterations: flags.iterations,
         ...(calibrated && { calibrated }),
+        generations: flags.generations,
+        onPlan: (p) =>
+          say(`plan: at most ${p.total} generations (calibrate ${p.calibrate}, refine ${p.refine}, select ${p.select}, local search ${p.search})${p.etaMs === undefined ? '' : `, ETA ${formatDuration(p.etaMs)}`}`),
         onProgress: (phase, done, total) => {
           if (ctx.signal.aborted) throw Object.assign(new Error('stopped while learning'), { name: 'AbortError' });
           if (phase !== lastPhase) [lastPhase, lastQuarter] = [phase, -1];

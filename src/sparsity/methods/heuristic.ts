@@ -5,6 +5,7 @@
  * one with the largest FLOPs ratio not above the budget (the smallest one when none fits).
  */
 import { SparsityRequestError } from '../errors.js';
+import type { ReuseMode } from '../schedule.js';
 import type { BaselineProblem, BaselineSchedule, CacheMethod, MethodPlan, MethodRequest } from './types.js';
 
 export const levelRows = (steps: number, layers: number, f: (t: number) => number): number[][] => Array.from({ length: steps }, (_, t) => new Array<number>(layers).fill(f(t)));
@@ -28,5 +29,12 @@ export function evenlySpacedSteps(steps: number, m: number): Set<number> {
 export function heuristicPlan(method: Pick<CacheMethod, 'name'> & { heuristic(p: BaselineProblem): BaselineSchedule }, r: MethodRequest): Promise<MethodPlan> {
   if (r.budget === undefined) throw new SparsityRequestError(`method ${method.name} needs a budget, e.g. --budget 0.5`);
   const b = method.heuristic({ steps: r.steps, shape: r.flops, budget: r.budget });
-  return Promise.resolve({ plan: { table: b.table, attention: b.attention, reuse: b.reuse }, description: `${b.method}: ${b.description}` });
+  const forecast = r.forecast === 'linear' ? forecastPlan(method.name, b.reuse) : b.forecast ? { forecast: b.forecast } : {};
+  return Promise.resolve({ plan: { table: b.table, attention: b.attention, reuse: b.reuse, ...forecast }, description: `${b.method}: ${b.description}${r.forecast === 'linear' ? '; reused outputs forecast (linear)' : ''}` });
+}
+
+/** The plan fields of a linear forecast; only module-output reuse can forecast. */
+export function forecastPlan(method: string, reuse: ReuseMode): { forecast: 'linear' } {
+  if (reuse !== 'module-outputs') throw new SparsityRequestError(`method ${method} reuses the block-stack residual; --forecast linear applies to methods that reuse module outputs (learned, block-reuse, uniform-tokens, taylorseer)`);
+  return { forecast: 'linear' };
 }

@@ -5,8 +5,10 @@
  * Adding a method: a new file exporting a `CacheMethod`, and one line below.
  */
 import { blockReuse } from './block-reuse.js';
+import { easyCache } from './easycache.js';
 import { learned } from './learned.js';
 import { stepSkip } from './step-skip.js';
+import { taylorSeer } from './taylorseer.js';
 import type { CacheMethod } from './types.js';
 import { uniformTokens } from './uniform-tokens.js';
 
@@ -15,6 +17,8 @@ export const CACHE_METHODS = [
   uniformTokens,
   blockReuse,
   stepSkip,
+  taylorSeer,
+  easyCache,
 ] as const satisfies readonly CacheMethod[];
 
 export type SparsityMethod = (typeof CACHE_METHODS)[number]['name'];
@@ -40,4 +44,6 @@ export type * from './types.js';
 export { uniformTokenBaseline } from './uniform-tokens.js';
 export { blockReuseBaseline } from './block-reuse.js';
 export { stepSkipBaseline } from './step-skip.js';
+export { taylorSeerBaseline } from './taylorseer.js';
+export { easyCachePlan, runEasyCache, tuneEasyCache, TransformationRateHooks } from './easycache.js';
 export { evenlySpacedSteps } from './heuristic.js';

@@ -1,7 +1,7 @@
 /**
- * Learned token schedules: a schedule file (or one shipped with the pipeline, by name), or
- * a FLOPs budget served by the shipped learned schedule with the most compute that still
- * fits it; resampled to the generation's step count when it was made for another one.
+ * Schedules from files: a schedule file (or one shipped with the pipeline, by name), or a
+ * FLOPs budget served by the shipped schedule with the most compute that still fits it
+ * (whatever its provenance: the plan's `source` says which file and how it was made); resampled to the generation's step count when it was made for another one.
  * Neither a schedule nor a budget means the dense model.
  */
 import { SparsityRequestError } from '../errors.js';
@@ -9,11 +9,14 @@ import type { FlopsShape } from '../flops.js';
 import { planFromSchedule } from '../run-state.js';
 import { DEFAULT_LEVELS, loadSchedule, type Schedule } from '../schedule.js';
 import { resampleSchedule } from '../scheduleResample.js';
-import type { CacheMethod, MethodRequest } from './types.js';
+import { forecastPlan } from './heuristic.js';
+import type { CacheMethod, MethodPlan, MethodRequest } from './types.js';
 
 interface Picked {
   schedule: Schedule;
   file: string;
+  /** The shipped name, when it is one of the pipeline's schedules. */
+  name?: string;
 }
 
 async function pickSchedule(r: MethodRequest): Promise<Picked> {
@@ -22,14 +25,14 @@ async function pickSchedule(r: MethodRequest): Promise<Picked> {
   const shipped = r.shippedSchedules;
   if (r.schedule !== undefined) {
     const file = shipped[r.schedule] ?? r.schedule;
-    return { schedule: checkLevels(await loadSchedule(file, expect), file), file };
+    return { schedule: checkLevels(await loadSchedule(file, expect), file), file, ...(shipped[r.schedule] !== undefined && { name: r.schedule }) };
   }
   const budget = r.budget as number;
-  const candidates = await Promise.all(Object.values(shipped).map(async (file) => ({ schedule: checkLevels(await loadSchedule(file, expect), file), file })));
+  const candidates: Picked[] = await Promise.all(Object.entries(shipped).map(async ([name, file]) => ({ schedule: checkLevels(await loadSchedule(file, expect), file), file, name })));
   if (candidates.length === 0) {
     throw new SparsityRequestError(`pipeline ${r.pipelineName} ships no learned schedules; learn one with \`diffsparse schedule learn\` and pass it with --schedule, or pick a baseline with --method`);
   }
-  // The learned schedule with the most compute that still fits the budget; the leanest if none fits.
+  // The shipped schedule nearest the budget from below (most compute that still fits); the leanest if none fits.
   const fits = candidates.filter((c) => c.schedule.flopsRatio <= budget + 1e-9);
   return fits.length ? fits.reduce((a, b) => (b.schedule.flopsRatio > a.schedule.flopsRatio ? b : a)) : candidates.reduce((a, b) => (b.schedule.flopsRatio < a.schedule.flopsRatio ? b : a));
 }
@@ -48,14 +51,20 @@ function fitSteps(schedule: Schedule, steps: number, flops: FlopsShape): Schedul
 export const learned = {
   name: 'learned',
   label: 'learned',
-  help: 'a learned token schedule: --schedule, or the shipped one closest to --budget (default)',
-  async prepare(r) {
+  help: 'a schedule file (--schedule), or the pipeline\'s shipped schedule nearest --budget (default); the run reports its provenance, which may be a baseline structure',
+  async prepare(r): Promise<MethodPlan | null> {
     if (r.schedule === undefined && r.budget === undefined) return null;
     const picked = await pickSchedule(r);
     const schedule = fitSteps(picked.schedule, r.steps, r.flops);
     const warnings = schedule === picked.schedule ? [] : [
       `schedule ${picked.file} was made for ${picked.schedule.table.length} steps and is resampled to ${r.steps}; its measured fidelity no longer applies (resample or learn one for ${r.steps} steps to silence this)`,
     ];
-    return { plan: planFromSchedule(schedule), description: `schedule ${schedule.provenance.kind} (${schedule.provenance.method})`, schedule: picked.file, warnings };
+    const { kind, method } = picked.schedule.provenance;
+    return {
+      plan: { ...planFromSchedule(schedule), ...(r.forecast === 'linear' && forecastPlan('learned', schedule.reuse)) },
+      description: `schedule ${picked.name ?? picked.file} (${kind}: ${method})${r.forecast === 'linear' ? '; reused outputs forecast (linear)' : ''}`,
+      source: { file: picked.file, ...(picked.name !== undefined && { name: picked.name }), provenance: picked.schedule.provenance },
+      warnings,
+    };
   },
 } as const satisfies CacheMethod<'learned'>;

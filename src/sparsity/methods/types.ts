@@ -7,7 +7,8 @@
 import type { AttentionVariant, FlopsShape } from '../flops.js';
 import type { ForwardHooks } from '../../models/wan/dit/hooks.js';
 import type { SparsePlan, SparseRunState } from '../run-state.js';
-import type { ReuseMode } from '../schedule.js';
+import type { ForecastMode } from '../forecast.js';
+import type { ReuseMode, Schedule } from '../schedule.js';
 
 /** A user's sparsity request, with what the method needs to know about the model and pipeline. */
 export interface MethodRequest {
@@ -29,19 +30,21 @@ export interface MethodRequest {
   modelId?: string;
   /** Weight fingerprint a schedule file must match when it records one (issue 18). */
   fingerprint?: string;
+  /** Forecast reused module outputs ('linear') instead of holding them ('none', default). */
+  forecast?: ForecastMode;
 }
 
 /** What runs: the plan for the sparse executor, and a line for sidecars and reports. */
 export interface MethodPlan {
   plan: SparsePlan;
   description: string;
+  /** The schedule file run (a --schedule, or the shipped one a --budget picked), when the plan came from one (sidecars record it). */
+  source?: { file: string; name?: string; provenance: Schedule['provenance'] };
   /**
    * The method's own hooks on the DiT's block loop, for per-block logic a level table cannot
    * express; absent, the executor runs the plan's reuse mode (token cache or stack residual).
    */
   hooks?: (run: SparseRunState) => ForwardHooks;
-  /** The schedule file run (a --schedule, or the shipped one a --budget picked), for the sidecar. */
-  schedule?: string;
   /** What the user should know about the plan (e.g. a schedule resampled to another step count). */
   warnings?: string[];
 }
@@ -64,6 +67,8 @@ export interface BaselineSchedule {
   attention: AttentionVariant;
   reuse: ReuseMode;
   flopsRatio: number;
+  /** Reused outputs forecast instead of held (TaylorSeer-like); absent means held. */
+  forecast?: ForecastMode;
 }
 
 export interface CacheMethod<N extends string = string> {

@@ -10,6 +10,7 @@ import type { VelocityModel } from '../../../src/core/types.js';
 import { SparseDiT, type SparsePlan } from '../../../src/sparsity/executor.js';
 import { CACHE_METHODS, type MethodRequest } from '../../../src/sparsity/methods/index.js';
 import { flopsShapeFor } from '../../../src/sparsity/modelInfo.js';
+import { SCORE_MIXES } from '../../../src/sparsity/scores.js';
 import type { TinySetup } from '../helpers.js';
 
 export interface OutputSummary {
@@ -61,11 +62,21 @@ export function cases(s: TinySetup): MethodCase[] {
         build: async () => {
           const made = await method.prepare(r);
           if (!made) throw new Error(`${name}: the method planned the dense model`);
-          return SparseDiT.create(s.dit, made.plan);
+          return SparseDiT.create(s.dit, made.plan, made.hooks ? { hooks: made.hooks } : {});
         },
       });
   }
   for (const attention of ['reuse', 'fresh-kv', 'cached-kv'] as const) out.push({ name: `partial-0.5:${attention}`, build: sparse({ table: half, attention, reuse: 'module-outputs' }) });
   out.push({ name: 'partial-0.5:reuse:f16', build: sparse({ table: half, attention: 'reuse', reuse: 'module-outputs' }, 'f16') });
+  // issue 16: forecast instead of reuse, and selection by input movement
+  for (const method of CACHE_METHODS.filter((m) => m.name === 'block-reuse' || m.name === 'learned'))
+    out.push({
+      name: `forecast:${method.name}@0.5`,
+      build: async () => {
+        const made = await method.prepare(request(method.name === 'learned' ? { schedule: `${SCHEDULES}wan21-tiny-fixture-8steps-reuse-50.json`, forecast: 'linear' } : { budget: 0.5, forecast: 'linear' }));
+        return SparseDiT.create(s.dit, made!.plan);
+      },
+    });
+  out.push({ name: 'partial-0.5:reuse:movement', build: () => SparseDiT.create(s.dit, { table: half, attention: 'reuse', reuse: 'module-outputs' }, { scoreWeights: { ...SCORE_MIXES.movement } }) });
   return out;
 }

@@ -1,0 +1,54 @@
+/** The learner's local search and honest provenance, on a model-free error function. */
+import { describe, expect, it } from 'vitest';
+import { generationFlops, type FlopsShape } from '../../src/sparsity/flops.js';
+import { learnedProvenance, learnPlan, localSearch, type PlanRunner } from '../../src/sparsity/learn.js';
+import { blockReuseBaseline } from '../../src/sparsity/methods/index.js';
+
+const shape: FlopsShape = { dim: 96, ffnDim: 256, textLen: 16, textDim: 64, layers: 3, tokens: 48, patchFeatures: 64, headFeatures: 64, freqDim: 256 };
+const steps = 8;
+
+// "final latent" = one number per case: the error grows with reuse early (later steps amplify it)
+const runner = (calls: { n: number }): PlanRunner => async (plan) => {
+  calls.n++;
+  let e = 0;
+  plan.table.forEach((row, t) => row.forEach((v) => (e += (1 - v) ** 2 * (steps - t) ** 2)));
+  return [Float32Array.from([1 + Math.sqrt(e) / 100])];
+};
+const reference = [Float32Array.from([1])];
+
+describe('local search on the solved table', () => {
+  it('keeps the budget, never ends worse than its start, and runs at most the stated generations', async () => {
+    const start = blockReuseBaseline({ steps, shape, budget: 0.5 });
+    const calls = { n: 0 };
+    const run = runner(calls);
+    const [startOut] = await run({ table: start.table, attention: 'reuse', reuse: 'module-outputs' });
+    const startError = (startOut[0] - 1) ** 2;
+    calls.n = 0;
+    const seen: number[] = [];
+    const found = await localSearch({ steps, layers: 3, shape, budget: 0.5 }, { table: start.table, error: startError }, run, reference, { steps: 1, layers: 1 }, 12, 3, (d) => seen.push(d));
+    expect(calls.n).toBe(found.tried);
+    expect(found.tried).toBeLessThanOrEqual(12);
+    expect(seen.at(-1)).toBe(found.tried);
+    expect(found.error).toBeLessThanOrEqual(startError);
+    expect(found.accepted).toBeGreaterThan(0);
+    expect(generationFlops(shape, found.table, 'reuse', 2).ratio).toBeLessThanOrEqual(0.5 + 1e-9);
+    expect(found.table[0]).toEqual([1, 1, 1]);
+  });
+
+  it('states the generations of every phase before starting', () => {
+    const p = learnPlan({ steps: 8, layers: 3, grouping: { steps: 2, layers: 1 }, iterations: 1, generations: 10 }, 100);
+    // 12 cells × 4 sparse levels + the dense reference; refine 2 + 12; choice 2; search 10
+    expect(p).toEqual({ calibrate: 49, refine: 14, select: 2, search: 10, total: 75, etaMs: 7500 });
+  });
+});
+
+describe('provenance of what the learner chose', () => {
+  it('says learned only for a token-level table', () => {
+    expect(learnedProvenance({ table: [[1], [0.5]], from: 'solved' }, 'how', 1, 0.5).kind).toBe('learned');
+    expect(learnedProvenance({ table: [[1], [0]], from: 'solved' }, 'how', 1, 0.5).kind).toBe('calibrated');
+    const b = learnedProvenance({ table: [[1], [0]], from: 'block-reuse', description: 'FORA-like: steps 0 dense' }, 'how', 1, 0.5);
+    expect(b.kind).toBe('baseline');
+    expect(b.method).toContain('FORA-like block reuse (block-reuse)');
+    expect(learnedProvenance({ table: [[1], [0.25]], from: 'search from block-reuse' }, 'how', 1, 0.5).kind).toBe('learned');
+  });
+});
