@@ -43,6 +43,12 @@ describe('parseJobs', () => {
     expect(parsed.jobs[0]!.request).toEqual({ prompt: 'p', budget: 0.5 });
   });
 
+  it('accepts a "forecast" key (issue 16) and checks it in src/pipeline/request-fields.ts', () => {
+    const parsed = parseJobs('{"prompt": "p", "budget": 0.5, "method": "block-reuse", "forecast": "linear"}', 'j');
+    expect(parsed.jobs[0]!.request).toEqual({ prompt: 'p', budget: 0.5, method: 'block-reuse', forecast: 'linear' });
+    expect(parseError('{"prompt": "p", "forecast": "cubic"}').message).toBe('jobs.jsonl:1: "forecast" must be one of none, linear (got "cubic")');
+  });
+
   it('names the line and the problem for each bad line', () => {
     const err = parseError('{"prompt": "ok"}\n{"prompt": "x", "steps": "ten"}\n');
     expect(err.lines).toEqual([2]);

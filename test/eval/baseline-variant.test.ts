@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BASELINE_METHODS, BaselineMethodError, writeBaselineVariant } from '../../src/eval/baseline-variant.js';
+import { cacheMethod } from '../../src/sparsity/methods/index.js';
 import { loadSchedule } from '../../src/sparsity/schedule.js';
 
 const shape = { dim: 64, ffnDim: 256, textLen: 16, textDim: 32, layers: 4, tokens: 120, patchFeatures: 64, headFeatures: 64, freqDim: 32 };
@@ -12,11 +13,17 @@ describe('baseline variants for compare', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'diffsparse-baseline-'));
     for (const method of BASELINE_METHODS) {
       const file = path.join(dir, `${method}.json`);
-      const v = await writeBaselineVariant({
+      const options = {
         method, budget: 0.6, problem: { steps: 10, shape }, file,
-        model: { id: 'tiny', layers: 4, dim: 64, heads: 4 }, sampling: { steps: 10, solver: 'unipc', shift: 3 },
+        model: { id: 'tiny', layers: 4, dim: 64, heads: 4 }, sampling: { steps: 10, solver: 'unipc' as const, shift: 3 },
         tokenGrid: { frames: 2, height: 6, width: 10 },
-      });
+      };
+      // issue 16: a forecasting method (TaylorSeer-like) cannot be a schedule file; it runs as a budget variant
+      if (cacheMethod(method)!.heuristic!({ ...options.problem, budget: 0.6 }).forecast === 'linear') {
+        await expect(writeBaselineVariant(options)).rejects.toThrow(/forecasts reused outputs.*compare it as a budget variant/);
+        continue;
+      }
+      const v = await writeBaselineVariant(options);
       const s = await loadSchedule(file);
       expect(v.method).toBe(method);
       expect(s.provenance.method).toBe(method);

@@ -66,6 +66,7 @@ describe('what a sparse run did is said and recorded', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/warning: budget 0\.2 cannot be met by the shipped schedules \(the leanest is wan-demo-20steps-block-reuse-35\.json\): this run uses \d+\.\d% of dense FLOPs/);
     expect(r.stderr).not.toMatch(/resampled/);
+    expect(r.stderr).toMatch(/sparsity: schedule block-reuse-35 \(baseline: .*\), FLOPs \d+\.\d% of dense/); // issue 16's detail line, next to the warning
     const sidecar = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { settings: Record<string, unknown> };
     expect(sidecar.settings).toMatchObject({ budget: 0.2, schedule: expect.stringMatching(/wan-demo-20steps-block-reuse-35\.json$/), sparsity: {
       description: expect.stringMatching(/^schedule block-reuse-35 \(baseline: /),
