@@ -22,6 +22,7 @@ import { denoise } from '../sampling/denoise.js';
 import { readLatentNpy, writeLatentNpy } from './latent-file.js';
 import { resolvePipeline, type ResolvedPipeline } from './definition.js';
 import { sparseModelFor } from './sparse-model.js';
+import { trainedRangeWarnings } from './trained.js';
 import type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions } from '../core/renderer.js';
 
 export type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions };
@@ -133,7 +134,8 @@ export class Pipeline {
     // The noise file and the sparsity schedule are read before any work (issue 18): a bad
     // file or a schedule for another model fails before the text encoder runs.
     const noise = r.noise ? noiseFromFile(r.noise, shape) : { seed: r.seed, shape };
-    const { model, flopsRatio, schedule, sparsity, warnings } = await this.velocityModel(r, shape);
+    const { model, flopsRatio, schedule, sparsity, warnings: sparseWarnings } = await this.velocityModel(r, shape);
+    const warnings = [...trainedRangeWarnings(this.definition.trained, r, this.definition.name), ...sparseWarnings];
 
     let t0 = performance.now();
     onProgress?.({ phase: 'encode-text', done: 0, total: 1 });
@@ -200,6 +202,7 @@ export class Pipeline {
       vae: this.vae.config,
       text: this.text.encoder.config,
       schedules: this.definition.schedules ?? {},
+      ...(this.definition.trained && { trained: this.definition.trained }),
     };
   }
 

@@ -4,6 +4,7 @@ import { jobOutputName } from '../../batch/naming.js';
 import { randomSeed, requestFieldProblems } from '../../batch/request.js';
 import { FORMATS, type GenerateRequest, type OutputFormat } from '../../batch/types.js';
 import { formatOf } from '../../video/format.js';
+import { DEFAULT_PIPELINE, resolvePipeline } from '../../pipeline/definition.js';
 import { printJson, type CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import {
@@ -49,6 +50,16 @@ export function requestFromFlags(prompt: string, flags: GenerateFlags): Generate
   return request;
 }
 
+/** What the default pipeline draws, for the help's examples (they must be sizes it can draw). */
+function defaultModelSize(): { name: string; size: string; frames: number } {
+  try {
+    const p = resolvePipeline(DEFAULT_PIPELINE);
+    return { name: p.name, size: p.trained?.sizes[0] ?? `${p.defaults.width}x${p.defaults.height}`, frames: p.trained?.frames[0] ?? p.defaults.frames };
+  } catch {
+    return { name: DEFAULT_PIPELINE, size: '64x64', frames: 9 };
+  }
+}
+
 export function generateCommand(ctx: CliContext): Command {
   const command = new Command('generate')
     .description('render one video from a text prompt')
@@ -62,13 +73,19 @@ export function generateCommand(ctx: CliContext): Command {
     .option('--noise <file>', 'initial noise as a .npy file instead of a seeded draw')
     .option('--json', 'print one JSON object with the result on stdout');
   addRunnerOptions(command);
+  const demo = defaultModelSize();
   command.addHelpText(
     'after',
     `
 Examples:
-  $ diffsparse generate "a red fox running through snow" -o fox.mp4
-  $ diffsparse generate "a lighthouse at dusk, waves" --size 832x480 --frames 33 --steps 30 --seed 42
-  $ diffsparse generate "rain on a window" --budget 0.5 --solver unipc --json > result.json`,
+  $ diffsparse generate "a red circle moving right" -o circle.mp4
+  $ diffsparse generate "a blue square moving up" --size ${demo.size} --frames ${demo.frames} --steps 30 --seed 42
+  $ diffsparse generate "a green triangle moving left" --budget 0.5 --solver unipc --json > result.json
+  $ diffsparse generate "a yellow circle moving down" --save-latent --preview preview.png -o circle.mp4
+  $ diffsparse generate "a lighthouse at dusk, waves" --pipeline models/wan21-1.3b --size 480p --frames 81
+
+The default model (${demo.name}) was trained on ${demo.size}, ${demo.frames} frames; \`diffsparse info <pipeline>\` lists what a model was
+trained on, and generate warns outside it.`,
   );
   command.action(async (prompt: string, flags: GenerateFlags) => {
     const runner = runnerFrom(flags);
