@@ -39,7 +39,7 @@ export function runnerFrom(flags: RunnerFlags): RunnerSpec {
 export const METHODS = SPARSITY_METHODS;
 
 /** "cuda,cpu" → ['cuda', 'cpu'], each a known provider. */
-function deviceList(value: string): ExecutionProvider[] {
+export function deviceList(value: string): ExecutionProvider[] {
   const list = value.split(',').map((v) => v.trim().toLowerCase()).filter(Boolean);
   const bad = list.filter((v) => !(EXECUTION_PROVIDERS as readonly string[]).includes(v));
   if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`use one or more of ${EXECUTION_PROVIDERS.join(', ')}, comma-separated.`);

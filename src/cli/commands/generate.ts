@@ -69,7 +69,7 @@ export function generateCommand(ctx: CliContext): Command {
     .option('-o, --output <file>', 'output video path (default: <prompt-slug>-s<seed>.<format>)')
     .option('--overwrite', 'replace the output (and its sidecar) if they already exist')
     .addOption(new Option('--format <fmt>', 'container (default: from the output name, where a name without an extension is a folder of PNG frames; mp4 without -o)').choices(FORMATS))
-    .option('--save-latent', 'also save the final latent (.npy) so decoding can be redone alone')
+    .option('--save-latent', 'also save the final latent as <output>.latent.npy; `diffsparse decode` decodes it again alone')
     .option('--noise <file>', 'initial noise as a .npy file instead of a seeded draw')
     .option('--json', 'print one JSON object with the result on stdout');
   addRunnerOptions(command);
