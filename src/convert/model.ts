@@ -166,6 +166,8 @@ export async function convertModel(checkpointDir: string, outDir: string, option
   const tmp = join(outDir, 'pipeline.json.tmp');
   writeFileSync(tmp, `${JSON.stringify(definition, null, 2)}\n`);
   renameSync(tmp, join(outDir, 'pipeline.json'));
+  // The latent-to-RGB preview projection (src/video/preview.ts), when the checkpoint ships one.
+  if (existsSync(join(checkpointDir, 'latent_rgb.json'))) copyFileSync(join(checkpointDir, 'latent_rgb.json'), join(dirs.vae, 'latent_rgb.json'));
   if (existsSync(join(checkpointDir, 'model_card.md'))) copyFileSync(join(checkpointDir, 'model_card.md'), join(outDir, 'model_card.md'));
   return definition;
 }

@@ -11,7 +11,7 @@ import {
   addGenerationOptions, addRunnerOptions, addSparsityOptions, runnerFrom, settingsFromFlags,
   type GenerationFlags, type RunnerFlags, type SparsityFlags,
 } from '../options.js';
-import { seedValue } from '../parse.js';
+import { boundedInt, MAX_STEPS, seedValue } from '../parse.js';
 import { formatDuration, ProgressReporter } from '../progress.js';
 
 interface GenerateFlags extends RunnerFlags, GenerationFlags, SparsityFlags {
@@ -20,6 +20,8 @@ interface GenerateFlags extends RunnerFlags, GenerationFlags, SparsityFlags {
   format?: OutputFormat;
   saveLatent?: boolean;
   noise?: string;
+  preview?: string;
+  previewEvery?: number;
   json?: boolean;
   overwrite?: boolean;
 }
@@ -44,7 +46,9 @@ export function requestFromFlags(prompt: string, flags: GenerateFlags): Generate
     ...settingsFromFlags(flags, flags),
     ...(flags.saveLatent && { saveLatent: true }),
     ...(flags.noise !== undefined && { noise: flags.noise }),
+    ...(flags.preview !== undefined && { preview: flags.preview, previewEvery: flags.previewEvery ?? 5 }),
   };
+  if (flags.previewEvery !== undefined && flags.preview === undefined) throw new UsageError('--preview-every needs --preview FILE.png or --preview FOLDER');
   const problems = requestFieldProblems({ prompt, seed, output, format } as Record<string, unknown>);
   if (problems.length > 0) throw new UsageError(problems.join('; '));
   return request;
@@ -71,6 +75,8 @@ export function generateCommand(ctx: CliContext): Command {
     .addOption(new Option('--format <fmt>', 'container (default: from the output name, where a name without an extension is a folder of PNG frames; mp4 without -o)').choices(FORMATS))
     .option('--save-latent', 'also save the final latent as <output>.latent.npy; `diffsparse decode` decodes it again alone')
     .option('--noise <file>', 'initial noise as a .npy file instead of a seeded draw')
+    .option('--preview <file.png|folder>', 'while denoising, write a cheap preview of the predicted video (latent-to-RGB projection, no VAE): a .png replaced each time, or a folder of step-NNNN.png; off by default')
+    .option('--preview-every <n>', 'steps between previews (default 5; the last step always gets one)', boundedInt(MAX_STEPS, 'there are at most that many steps'))
     .option('--json', 'print one JSON object with the result on stdout');
   addRunnerOptions(command);
   const demo = defaultModelSize();
