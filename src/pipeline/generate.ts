@@ -139,7 +139,8 @@ export class Pipeline {
     // file or a schedule for another model fails before the text encoder runs.
     const noise = r.noise ? noiseFromFile(r.noise, shape) : { seed: r.seed, shape };
     const { model, flopsRatio, schedule, sparsity, warnings: sparseWarnings } = await this.velocityModel(r, shape);
-    const warnings = [...trainedRangeWarnings(this.definition.trained, r, this.definition.name), ...sparseWarnings];
+    const warnings = sparseWarnings;
+    const trainedWarnings = trainedRangeWarnings(this.definition.trained, r, this.definition.name);
     const preview = r.preview !== undefined ? this.previewWriter(r.preview, r.previewEvery ?? 5, r.steps, shape) : undefined;
 
     let t0 = performance.now();
@@ -152,6 +153,8 @@ export class Pipeline {
     if (signal?.aborted) throw new GenerationAbortedError('encode-text');
 
     t0 = performance.now();
+    // Outside the trained sizes: one warning line of its own, before the sparsity ones (issue 19).
+    for (const warning of trainedWarnings) onProgress?.({ phase: 'denoise', done: 0, total: r.steps, warning });
     onProgress?.({ phase: 'denoise', done: 0, total: r.steps, ...(warnings.length > 0 && { warning: warnings.join('; ') }) });
     let latent: Latent;
     try {
