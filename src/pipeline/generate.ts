@@ -22,6 +22,9 @@ import { denoise } from '../sampling/denoise.js';
 import { readLatentNpy, writeLatentNpy } from './latent-file.js';
 import { resolvePipeline, type ResolvedPipeline } from './definition.js';
 import { sparseModelFor } from './sparse-model.js';
+import { trainedRangeWarnings } from './trained.js';
+import { join } from 'node:path';
+import { LATENT_RGB_FILE, latentPreviewPng, readLatentRgb, writePreviewFile } from '../video/preview.js';
 import type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions, SparsityRecord } from '../core/renderer.js';
 
 export type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions };
@@ -99,6 +102,7 @@ export class Pipeline {
       budget: req.budget,
       method: req.method,
       forecast: req.forecast,
+      ...(req.preview !== undefined && { preview: req.preview, previewEvery: req.previewEvery ?? 5 }),
     };
     const stride = this.vae.config.spatialScale * this.dit.config.patchSize[1];
     for (const [name, v] of [['width', r.width], ['height', r.height]] as const) {
@@ -115,6 +119,7 @@ export class Pipeline {
     if (!Number.isFinite(r.guidance) || r.guidance < 0) throw new GenerateRequestError(`guidance ${r.guidance} must be a number ≥ 0 (1 turns guidance off; Wan2.1 uses 5)`);
     if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed >= 2 ** 32) throw new GenerateRequestError(`seed ${r.seed} must be an integer from 0 to 4294967295`);
     if (!(r.fps > 0)) throw new GenerateRequestError(`fps ${r.fps} must be positive`);
+    if (r.previewEvery !== undefined && (!Number.isInteger(r.previewEvery) || r.previewEvery < 1)) throw new GenerateRequestError(`previewEvery ${r.previewEvery} must be a positive integer`);
     return r;
   }
 
@@ -135,6 +140,8 @@ export class Pipeline {
     // file or a schedule for another model fails before the text encoder runs.
     const noise = r.noise ? noiseFromFile(r.noise, shape) : { seed: r.seed, shape };
     const { model, flopsRatio, sparsity, warnings } = await this.velocityModel(r, shape);
+    const trainedWarnings = trainedRangeWarnings(this.definition.trained, r, this.definition.name);
+    const preview = r.preview !== undefined ? this.previewWriter(r.preview, r.previewEvery ?? 5, r.steps, shape) : undefined;
 
     let t0 = performance.now();
     onProgress?.({ phase: 'encode-text', done: 0, total: 1 });
@@ -146,6 +153,8 @@ export class Pipeline {
     if (signal?.aborted) throw new GenerationAbortedError('encode-text');
 
     t0 = performance.now();
+    // Outside the trained sizes: one warning line of its own, before the sparsity ones (issue 19).
+    for (const warning of trainedWarnings) onProgress?.({ phase: 'denoise', done: 0, total: r.steps, warning });
     onProgress?.({
       phase: 'denoise', done: 0, total: r.steps,
       ...(sparsity && { detail: `sparsity: ${sparsity.description}, FLOPs ${(flopsRatio * 100).toFixed(1)}% of dense` }),
@@ -155,7 +164,9 @@ export class Pipeline {
     try {
       latent = await denoise({
         model, noise, cond, uncond, steps: r.steps, shift: r.shift, guidance: r.guidance, solver: r.solver, signal,
+        ...(preview && { withDenoised: true }),
         onStep: (p) => {
+          if (preview && p.denoised) preview(p.denoised, p.step);
           options.onStep?.(p.latent, p.step);
           onProgress?.({ phase: 'denoise', done: p.step + 1, total: r.steps });
         },
@@ -205,6 +216,24 @@ export class Pipeline {
       vae: this.vae.config,
       text: this.text.encoder.config,
       schedules: this.definition.schedules ?? {},
+      ...(this.definition.trained && { trained: this.definition.trained }),
+    };
+  }
+
+  /**
+   * The preview hook of a request: every `every` steps (and at the last), the step's clean-latent
+   * prediction through the model's latent-to-RGB projection, to a PNG file or into a folder.
+   */
+  private previewWriter(target: string, every: number, steps: number, shape: Latent['shape']): (denoised: Float32Array, step: number) => void {
+    const proj = readLatentRgb(this.definition.models.vae);
+    if (!proj) throw new GenerateRequestError(`pipeline ${this.definition.name} has no latent-to-RGB projection for previews (${this.definition.models.vae}/${LATENT_RGB_FILE}); fit one with \`npx tsx scripts/fit-latent-rgb.ts --pipeline ${this.definition.name}\`, or drop --preview`);
+    if (proj.factors.length !== shape[0]) throw new GenerateRequestError(`the preview projection has ${proj.factors.length} channels but the model's latent has ${shape[0]}; fit it again for this model`);
+    const folder = !/\.png$/i.test(target);
+    const scale = Math.max(1, Math.min(this.vae.config.spatialScale, Math.floor(256 / Math.max(shape[2], shape[3]))));
+    return (denoised, step) => {
+      if ((step + 1) % every !== 0 && step !== steps - 1) return;
+      const png = latentPreviewPng(denoised, shape, proj, scale);
+      writePreviewFile(folder ? join(target, `step-${String(step + 1).padStart(4, '0')}.png`) : target, png);
     };
   }
 
