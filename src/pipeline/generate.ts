@@ -5,7 +5,6 @@
  * into ffmpeg. `denoise` and `finish` are separate so batch runners can overlap one job's
  * decoding with the next job's denoising.
  */
-import { randomInt } from 'node:crypto';
 import { WanDiT } from '../models/wan/dit/runtime.js';
 import { DenseDiT } from '../models/wan/dit/dense.js';
 import { readVaeManifest } from '../models/wan/vae/chunk-decoder.js';
@@ -16,20 +15,18 @@ import { TextEncoder } from '../text/context.js';
 import { decodeStreamInWorker } from '../video/worker-decode-stream.js';
 import { latentFrames, videoFrameCount } from '../video/decode-stream.js';
 import { encodeChunks, type VideoFormat } from '../video/encode.js';
-import { formatOf } from '../video/format.js';
 import type { DecodedChunk } from '../models/wan/vae/chunk-decoder.js';
 import { denoise } from '../sampling/denoise.js';
 import { readLatentNpy, writeLatentNpy } from './latent-file.js';
 import { resolvePipeline, type ResolvedPipeline } from './definition.js';
 import { sparseModelFor } from './sparse-model.js';
+import { GenerateRequestError, resolveRequest } from './resolve.js';
 import type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions } from '../core/renderer.js';
 
 export type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions };
 import type { Latent, VelocityModel } from '../core/types.js';
 
-export class GenerateRequestError extends Error {
-  override name = 'GenerateRequestError';
-}
+export { GenerateRequestError };
 
 export class GenerationAbortedError extends Error {
   override name = 'GenerationAbortedError';
@@ -76,45 +73,7 @@ export class Pipeline {
 
   /** Fills defaults and checks the request against the model; throws GenerateRequestError. */
   resolve(req: GenerateRequest): ResolvedRequest {
-    const d = this.definition.defaults;
-    if (typeof req.prompt !== 'string') throw new GenerateRequestError('prompt is missing; give the text to turn into a video');
-    if (!req.output) throw new GenerateRequestError('output is missing; give the path of the video to write');
-    const r: ResolvedRequest = {
-      prompt: req.prompt,
-      negativePrompt: req.negativePrompt ?? d.negativePrompt,
-      width: req.width ?? d.width,
-      height: req.height ?? d.height,
-      frames: req.frames ?? d.frames,
-      steps: req.steps ?? d.steps,
-      shift: req.shift ?? d.shift,
-      guidance: req.guidance ?? d.guidance,
-      seed: req.seed ?? randomInt(0, 2 ** 31),
-      solver: req.solver ?? d.solver,
-      output: req.output,
-      format: formatOf(req.output, req.format),
-      fps: req.fps ?? d.fps,
-      saveLatent: req.saveLatent ?? false,
-      noise: req.noise,
-      schedule: req.schedule,
-      budget: req.budget,
-      method: req.method,
-    };
-    const stride = this.vae.config.spatialScale * this.dit.config.patchSize[1];
-    for (const [name, v] of [['width', r.width], ['height', r.height]] as const) {
-      if (!Number.isInteger(v) || v <= 0 || v % stride !== 0) {
-        throw new GenerateRequestError(`${name} ${v} does not fit the model: it must be a positive multiple of ${stride} (VAE stride ${this.vae.config.spatialScale} × patch ${this.dit.config.patchSize[1]}), e.g. ${Math.max(stride, Math.round(v / stride) * stride)}`);
-      }
-    }
-    const t = this.vae.config.temporalScale;
-    if (!Number.isInteger(r.frames) || r.frames < 1 || (r.frames - 1) % t !== 0) {
-      throw new GenerateRequestError(`frames ${r.frames} does not fit the model: it must be ${t}k+1 (1, ${t + 1}, ${2 * t + 1}, ...), e.g. ${Math.max(1, Math.round((r.frames - 1) / t)) * t + 1}`);
-    }
-    if (!Number.isInteger(r.steps) || r.steps < 1 || r.steps > 1000) throw new GenerateRequestError(`steps ${r.steps} must be an integer from 1 to 1000`);
-    if (!(r.shift > 0)) throw new GenerateRequestError(`shift ${r.shift} must be positive (Wan2.1 uses 5 for t2v)`);
-    if (!Number.isFinite(r.guidance) || r.guidance < 0) throw new GenerateRequestError(`guidance ${r.guidance} must be a number ≥ 0 (1 turns guidance off; Wan2.1 uses 5)`);
-    if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed >= 2 ** 32) throw new GenerateRequestError(`seed ${r.seed} must be an integer from 0 to 4294967295`);
-    if (!(r.fps > 0)) throw new GenerateRequestError(`fps ${r.fps} must be positive`);
-    return r;
+    return resolveRequest(this.definition, this.dit.config, this.vae.config, req);
   }
 
   /** The latent shape (C, F, H, W) a request produces. */

@@ -21,6 +21,7 @@ interface GenerateFlags extends RunnerFlags, GenerationFlags, SparsityFlags {
   noise?: string;
   json?: boolean;
   overwrite?: boolean;
+  dryRun?: boolean;
 }
 
 /** The output format: the one rule (src/video/format.ts) for a given name, else --format or mp4. */
@@ -60,7 +61,8 @@ export function generateCommand(ctx: CliContext): Command {
     .addOption(new Option('--format <fmt>', 'container (default: from the output name, where a name without an extension is a folder of PNG frames; mp4 without -o)').choices(FORMATS))
     .option('--save-latent', 'also save the final latent (.npy) so decoding can be redone alone')
     .option('--noise <file>', 'initial noise as a .npy file instead of a seeded draw')
-    .option('--json', 'print one JSON object with the result on stdout');
+    .option('--json', 'print one JSON object with the result on stdout')
+    .option('--dry-run', 'check the request (sizes, schedule, budget) and print size, frames, steps, memory and estimated time; run nothing');
   addRunnerOptions(command);
   command.addHelpText(
     'after',
@@ -74,6 +76,14 @@ Examples:
     const runner = runnerFrom(flags);
     const request = requestFromFlags(prompt, flags);
     const progress = new ProgressReporter(ctx.stderr);
+    // Every check that needs no model work runs here, before a thread or a model is started (issue 17);
+    // a custom --runner renders with its own model, so only the built-in pipeline is checked.
+    if (flags.runner && flags.dryRun) throw new UsageError('--dry-run checks and estimates the built-in pipeline; drop --runner');
+    if (!flags.runner) {
+      const { checkBeforeRun } = await import('./generate-estimate.js');
+      const done = await checkBeforeRun(ctx, progress, flags.pipeline, request, { threads: flags.threads, dryRun: flags.dryRun === true, json: flags.json === true });
+      if (done) return;
+    }
     const started = Date.now();
     const { renderOne } = await import('../../batch/render-one.js');
     const result = await renderOne({
