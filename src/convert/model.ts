@@ -40,6 +40,8 @@ export interface CheckpointExtras {
 export interface ModelConvertOptions {
   dtype?: 'float32' | 'float16';
   onProgress?: (part: 'dit' | 'vae' | 'text', message: string) => void;
+  /** Run the text encoder layer by layer from the release .pth instead of converting it (default: when over 8 GB in float32). */
+  textLayered?: boolean;
 }
 
 interface ReleaseFiles {
@@ -135,6 +137,7 @@ export async function convertModel(checkpointDir: string, outDir: string, option
     storeAs: dtype,
     numHeads: extras.text?.numHeads ?? (dit.config.textDim === 4096 ? 64 : undefined),
     textLen: extras.text?.textLen ?? dit.config.textLen,
+    ...(options.textLayered !== undefined && { layered: options.textLayered }),
   });
 
   const definition: PipelineDefinition = {

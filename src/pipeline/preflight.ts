@@ -5,15 +5,12 @@
  * ships no schedules) and the estimates of memory and time. It reads only small JSON files,
  * creates no session, and runs before the text encoder or the DiT is loaded.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { GenerateRequest, ResolvedRequest } from '../core/renderer.js';
 import { readDiTManifest, type DiTManifest } from '../models/wan/dit/manifest.js';
-import { T5_FILES, type T5ModelManifest } from '../models/wan/t5/convert.js';
-import { T5ConfigError, t5ConfigProblems, type T5EncoderConfig } from '../models/wan/t5/config.js';
+import type { T5EncoderConfig } from '../models/wan/t5/config.js';
+import { readT5Manifest } from '../models/wan/t5/session.js';
 import { readVaeManifest } from '../models/wan/vae/chunk-decoder.js';
 import type { VaeDecoderManifest } from '../models/wan/vae/convert.js';
-import { jsonErrorMessage } from '../io/input-file.js';
 import { resolvePipeline, type ResolvedPipeline } from './definition.js';
 import { estimateGeneration, type GenerationEstimate, type ModelSizes } from './estimate.js';
 import { GenerateRequestError, resolveRequest } from './resolve.js';
@@ -29,16 +26,7 @@ export interface PipelineSizes {
 
 /** Reads the text encoder's config from a converted folder (its JSON only). */
 export function readT5Config(textDir: string): T5EncoderConfig {
-  const path = join(textDir, T5_FILES.config);
-  let manifest: T5ModelManifest;
-  try {
-    manifest = JSON.parse(readFileSync(path, 'utf8')) as T5ModelManifest;
-  } catch (e) {
-    throw new T5ConfigError(`${path} cannot be read as JSON (${jsonErrorMessage(e)}); convert the text encoder again`);
-  }
-  const problems = typeof manifest?.config === 'object' && manifest.config !== null ? t5ConfigProblems(manifest.config) : ['"config" is missing'];
-  if (problems.length) throw new T5ConfigError(`${path}: ${problems.join('; ')}; the folder is damaged or edited, convert the text encoder again`);
-  return manifest.config;
+  return readT5Manifest(textDir).config;
 }
 
 /** The sizes of a pipeline's models, from their manifests. */
