@@ -4,8 +4,6 @@
  * printed in full by `--dry-run`, and as a short note before a generation estimated to take
  * more than a minute. Kept apart from generate.ts so the CLI items of other issues merge.
  */
-import { readFileSync } from 'node:fs';
-import { freemem } from 'node:os';
 import type { GenerateRequest } from '../../batch/types.js';
 import { printJson, type CliContext } from '../context.js';
 import type { ProgressReporter } from '../progress.js';
@@ -14,21 +12,11 @@ import type { ProgressReporter } from '../progress.js';
 const LONG_RUN_SECONDS = 60;
 const ASSUMED_GFLOPS = 100;
 
-/** Available memory in bytes (MemAvailable on Linux, else os.freemem). */
-export function availableMemory(): number {
-  try {
-    const m = /MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
-    if (m) return Number(m[1]) * 1024;
-  } catch {
-    // not Linux
-  }
-  return freemem();
-}
-
 /** Runs the preflight; returns true when the command is done (a dry run). */
 export async function checkBeforeRun(ctx: CliContext, progress: ProgressReporter, pipeline: string | undefined, request: GenerateRequest, o: { threads?: number; dryRun: boolean; json: boolean }): Promise<boolean> {
   const { preflight } = await import('../../pipeline/preflight.js');
   const { describeEstimate, formatBytes } = await import('../../pipeline/estimate.js');
+  const { availableMemory } = await import('../../pipeline/memory.js');
   const rough = await preflight(pipeline, request, { gflops: ASSUMED_GFLOPS });
   const long = (rough.estimate.seconds?.total ?? 0) > LONG_RUN_SECONDS;
   if (!o.dryRun && !long) return false;
