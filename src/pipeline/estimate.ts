@@ -71,6 +71,10 @@ export interface ModelSizes {
   headFeatures: number;
   t5: T5EncoderConfig;
   vae: Pick<VaeDecoderConfig, 'dim' | 'zDim' | 'spatialScale' | 'temporalScale'>;
+  /** The text encoder runs layer by layer from its checkpoint (converted with --text-mode layered). */
+  t5Layered?: boolean;
+  /** DiT Linear weights stored as int8/int4 blocks (held as such by MatMulNBits). */
+  quantized?: 'int8' | 'int4';
 }
 
 export interface EstimateInput {
@@ -141,13 +145,14 @@ export function estimateGeneration(input: EstimateInput, gflops?: number): Gener
   // The decoder holds its weights and a few activations of one chunk at the highest width × resolution.
   const [, , lh, lw] = latentShape;
   const vaeBytes = F32 * (75e6 * (sizes.vae.dim / 96) ** 2 + 6 * 4 * (4 * sizes.vae.dim) * 16 * lh * lw);
-  const ditWeights = F32 * dp.total;
-  const ditBlock = F32 * dp.perBlock;
+  const weightBytes = sizes.quantized === 'int8' ? 1.125 : sizes.quantized === 'int4' ? 0.625 : F32;
+  const ditWeights = weightBytes * dp.total;
+  const ditBlock = weightBytes * dp.perBlock;
   const t5Weights = F32 * tp.total;
   const t5Layered = F32 * (tp.perLayer * 2 + 8 * promptTokens * Math.max(sizes.t5.dim, sizes.t5.dimFfn)) + 2 * promptTokens * sizes.t5.numHeads * promptTokens * F32;
-  const standardBytes = t5Weights + ditWeights + activations + tokenCache + vaeBytes;
+  const standardBytes = (sizes.t5Layered ? t5Layered : t5Weights) + ditWeights + activations + tokenCache + vaeBytes;
   // Low memory: the text encoder is released before the DiT runs; the DiT keeps one block and the small stages.
-  const ditSmall = F32 * (dp.total - sizes.dit.numLayers * dp.perBlock);
+  const ditSmall = weightBytes * (dp.total - sizes.dit.numLayers * dp.perBlock);
   const lowMemoryBytes = Math.max(t5Layered, ditSmall + 2 * ditBlock + activations + tokenCache, vaeBytes);
 
   const est: GenerationEstimate = {

@@ -34,10 +34,11 @@ export function readPipelineSizes(pipeline?: string): PipelineSizes {
   const definition = resolvePipeline(pipeline);
   const dit = readDiTManifest(definition.models.dit);
   const vae = readVaeManifest(definition.models.vae);
-  const t5 = readT5Config(definition.models.text);
+  const t5Manifest = readT5Manifest(definition.models.text);
+  const t5 = t5Manifest.config;
   if (t5.dim !== dit.config.textDim)
     throw new GenerateRequestError(`pipeline ${definition.name}: the text encoder's width ${t5.dim} does not match the DiT's text_dim ${dit.config.textDim}; the model folders come from different models`);
-  return { definition, dit, vae, t5, sizes: { dit: dit.config, patchFeatures: dit.tokens.patchFeatures, headFeatures: dit.tokens.headFeatures, t5, vae: vae.config } };
+  return { definition, dit, vae, t5, sizes: { dit: dit.config, patchFeatures: dit.tokens.patchFeatures, headFeatures: dit.tokens.headFeatures, t5, vae: vae.config, t5Layered: t5Manifest.storedAs === 'checkpoint', ...(dit.quantized && { quantized: dit.quantized }) } };
 }
 
 export interface Preflight {

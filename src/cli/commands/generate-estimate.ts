@@ -13,10 +13,10 @@ const LONG_RUN_SECONDS = 60;
 const ASSUMED_GFLOPS = 100;
 
 /** Runs the preflight; returns true when the command is done (a dry run). */
-export async function checkBeforeRun(ctx: CliContext, progress: ProgressReporter, pipeline: string | undefined, request: GenerateRequest, o: { threads?: number; dryRun: boolean; json: boolean }): Promise<boolean> {
+export async function checkBeforeRun(ctx: CliContext, progress: ProgressReporter, pipeline: string | undefined, request: GenerateRequest, o: { threads?: number; dryRun: boolean; json: boolean; lowMemory?: boolean }): Promise<boolean> {
   const { preflight } = await import('../../pipeline/preflight.js');
   const { describeEstimate, formatBytes } = await import('../../pipeline/estimate.js');
-  const { availableMemory } = await import('../../pipeline/memory.js');
+  const { availableMemory, chooseLowMemory } = await import('../../pipeline/memory.js');
   const rough = await preflight(pipeline, request, { gflops: ASSUMED_GFLOPS });
   const long = (rough.estimate.seconds?.total ?? 0) > LONG_RUN_SECONDS;
   if (!o.dryRun && !long) return false;
@@ -26,6 +26,8 @@ export async function checkBeforeRun(ctx: CliContext, progress: ProgressReporter
   const e = checked.estimate;
   const r = checked.request;
   const available = availableMemory();
+  const sizes = checked.pipeline.sizes;
+  const mode = chooseLowMemory(checked.pipeline.dit.source.parameters, sizes.t5Layered ? 0 : e.memory.parts.t5Weights, o.lowMemory, available);
   const memoryNote = e.memory.standardBytes > available
     ? `this machine has ${formatBytes(available)} available: the standard mode needs ${formatBytes(e.memory.standardBytes)}${e.memory.lowMemoryBytes <= available ? ', the low-memory mode fits' : `, and even the low-memory mode (${formatBytes(e.memory.lowMemoryBytes)}) does not fit; choose a smaller --size or --frames`}`
     : undefined;
@@ -33,12 +35,13 @@ export async function checkBeforeRun(ctx: CliContext, progress: ProgressReporter
     printJson(ctx, {
       ok: true, dryRun: true, pipeline: checked.pipeline.definition.name, request: r, latentShape: checked.latentShape,
       flopsRatio: checked.flopsRatio, sparsity: checked.sparsity ?? null, schedule: checked.schedule ?? null, warnings: checked.warnings,
-      estimate: e, matmul: speed, availableMemoryBytes: available,
+      estimate: e, matmul: speed, availableMemoryBytes: available, lowMemory: mode,
     });
     return true;
   }
   const label = request.budget !== undefined ? `--budget ${request.budget}${request.method ? ` (${request.method})` : ''}` : request.schedule !== undefined ? `schedule ${request.schedule}` : (request.method ?? 'the sparsity plan');
   const lines = describeEstimate(e, r, label);
+  lines.push(`DiT mode: ${mode.lowMemory ? 'low-memory (blocks loaded for their turn)' : 'standard (every block loaded)'}: ${mode.reason}; the text encoder ${sizes.t5Layered ? 'runs layer by layer from its checkpoint' : 'is one graph held whole'}`);
   if (memoryNote) lines.push(`note: ${memoryNote}`);
   if (o.dryRun) {
     const out = [`${checked.pipeline.definition.name}: "${r.prompt}" seed ${request.seed} -> ${r.output}${checked.sparsity ? ` (${checked.sparsity}${checked.schedule ? `, ${checked.schedule}` : ''})` : ' (dense)'}`, ...lines.map((l) => `  ${l}`)];

@@ -81,7 +81,7 @@ Examples:
     if (flags.runner && flags.dryRun) throw new UsageError('--dry-run checks and estimates the built-in pipeline; drop --runner');
     if (!flags.runner) {
       const { checkBeforeRun } = await import('./generate-estimate.js');
-      const done = await checkBeforeRun(ctx, progress, flags.pipeline, request, { threads: flags.threads, dryRun: flags.dryRun === true, json: flags.json === true });
+      const done = await checkBeforeRun(ctx, progress, flags.pipeline, request, { threads: flags.threads, dryRun: flags.dryRun === true, json: flags.json === true, ...(flags.lowMemory !== undefined && { lowMemory: flags.lowMemory }) });
       if (done) return;
     }
     const started = Date.now();
