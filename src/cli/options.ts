@@ -16,6 +16,7 @@ export interface RunnerFlags {
   device?: ExecutionProvider[];
   runner?: string;
   runnerOptions?: Record<string, unknown>;
+  lowMemory?: boolean;
 }
 
 export function addRunnerOptions(command: Command): Command {
@@ -23,6 +24,8 @@ export function addRunnerOptions(command: Command): Command {
     .option('--pipeline <name|folder>', 'pipeline name or converted model folder (default: the built-in demo model)')
     .option('--threads <n>', 'onnxruntime threads per model lane (at most the number of CPUs)', threadCount)
     .option('--device <list>', `onnxruntime execution providers, comma-separated in order of preference: ${EXECUTION_PROVIDERS.join(', ')} (default cpu)`, deviceList)
+    .option('--low-memory', 'load each DiT block for its turn only (a 14B model in a few GB; slower). Default: chosen from the available memory')
+    .option('--no-low-memory', 'keep every DiT block loaded even when memory looks short')
     .option('--runner <module>', 'render with a custom Renderer: an ES module exporting createRunner(options) (src/core/renderer.ts), instead of the pipeline')
     .addOption(new Option('--runner-options <json>', 'JSON options passed to --runner\'s createRunner').argParser(jsonObject));
 }
@@ -32,7 +35,7 @@ export function runnerFrom(flags: RunnerFlags): RunnerSpec {
   if (flags.runner) return { module: flags.runner, options: flags.runnerOptions ?? {} };
   checkPipelineArg(flags.pipeline);
   if (flags.device) checkProviders(flags.device); // a provider that is not installed fails here, naming the fix
-  return defaultRunnerSpec({ ...(flags.pipeline ? { pipeline: flags.pipeline } : {}), ...(flags.threads ? { threads: flags.threads } : {}), ...(flags.device && { providers: flags.device }) });
+  return defaultRunnerSpec({ ...(flags.pipeline ? { pipeline: flags.pipeline } : {}), ...(flags.threads ? { threads: flags.threads } : {}), ...(flags.device && { providers: flags.device }), ...(flags.lowMemory !== undefined && { lowMemory: flags.lowMemory }) });
 }
 
 /** The sparsity methods, from their registry (src/sparsity/methods/). */

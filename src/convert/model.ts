@@ -43,6 +43,10 @@ export interface CheckpointExtras {
 export interface ModelConvertOptions {
   dtype?: 'float32' | 'float16';
   onProgress?: (part: 'dit' | 'vae' | 'text', message: string) => void;
+  /** Weight-only int8/int4 DiT Linear layers (MatMulNBits). */
+  quantize?: 'int8' | 'int4';
+  /** Run the text encoder layer by layer from the release .pth instead of converting it (default: when over 8 GB in float32). */
+  textLayered?: boolean;
 }
 
 interface ReleaseFiles {
@@ -142,7 +146,7 @@ export async function convertModel(checkpointDir: string, outDir: string, option
   const dirs = { dit: join(outDir, 'dit'), vae: join(outDir, 'vae'), text: join(outDir, 'text') };
 
   say('dit', `converting ${relative(checkpointDir, files.dit) || '.'}`);
-  const dit = await convertCheckpoint(files.dit, dirs.dit, { dtype, onStage: (stage, i, n) => say('dit', `stage ${i + 1}/${n} ${stage}`) });
+  const dit = await convertCheckpoint(files.dit, dirs.dit, { dtype, ...(options.quantize && { quantize: options.quantize }), onStage: (stage, i, n) => say('dit', `stage ${i + 1}/${n} ${stage}`) });
   say('vae', `converting ${relative(checkpointDir, files.vae)}`);
   await convertVaeCheckpoint(files.vae, dirs.vae, { config: extras.vae });
   say('text', `converting ${relative(checkpointDir, files.t5)}`);
@@ -151,6 +155,7 @@ export async function convertModel(checkpointDir: string, outDir: string, option
     storeAs: dtype,
     numHeads: extras.text?.numHeads ?? (dit.config.textDim === 4096 ? 64 : undefined),
     textLen: extras.text?.textLen ?? dit.config.textLen,
+    ...(options.textLayered !== undefined && { layered: options.textLayered }),
   });
 
   const definition: PipelineDefinition = {

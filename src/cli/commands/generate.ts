@@ -24,6 +24,7 @@ interface GenerateFlags extends RunnerFlags, GenerationFlags, SparsityFlags {
   previewEvery?: number;
   json?: boolean;
   overwrite?: boolean;
+  dryRun?: boolean;
 }
 
 /** The output format: the one rule (src/video/format.ts) for a given name, else --format or mp4. */
@@ -77,7 +78,8 @@ export function generateCommand(ctx: CliContext): Command {
     .option('--noise <file>', 'initial noise as a .npy file instead of a seeded draw')
     .option('--preview <file.png|folder>', 'while denoising, write a cheap preview of the predicted video (latent-to-RGB projection, no VAE): a .png replaced each time, or a folder of step-NNNN.png; off by default')
     .option('--preview-every <n>', 'steps between previews (default 5; the last step always gets one)', boundedInt(MAX_STEPS, 'there are at most that many steps'))
-    .option('--json', 'print one JSON object with the result on stdout');
+    .option('--json', 'print one JSON object with the result on stdout')
+    .option('--dry-run', 'check the request (sizes, schedule, budget) and print size, frames, steps, memory and estimated time; run nothing');
   addRunnerOptions(command);
   const demo = defaultModelSize();
   command.addHelpText(
@@ -97,6 +99,14 @@ trained on, and generate warns outside it.`,
     const runner = runnerFrom(flags);
     const request = requestFromFlags(prompt, flags);
     const progress = new ProgressReporter(ctx.stderr);
+    // Every check that needs no model work runs here, before a thread or a model is started (issue 17);
+    // a custom --runner renders with its own model, so only the built-in pipeline is checked.
+    if (flags.runner && flags.dryRun) throw new UsageError('--dry-run checks and estimates the built-in pipeline; drop --runner');
+    if (!flags.runner) {
+      const { checkBeforeRun } = await import('./generate-estimate.js');
+      const done = await checkBeforeRun(ctx, progress, flags.pipeline, request, { threads: flags.threads, dryRun: flags.dryRun === true, json: flags.json === true, ...(flags.lowMemory !== undefined && { lowMemory: flags.lowMemory }) });
+      if (done) return;
+    }
     const started = Date.now();
     const { renderOne } = await import('../../batch/render-one.js');
     const result = await renderOne({
