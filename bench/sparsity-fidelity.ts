@@ -11,7 +11,9 @@
  *   npx tsx bench/sparsity-fidelity.ts --pipeline pipelines/wan-demo.json ...   (models, latent shape
  *       and sampling defaults from a pipeline definition; flags override them)
  *   [--forecast none,linear] evaluates module-output methods with reused outputs held and forecast;
- *   [--generations N] runs the learner's local search for N generations per budget.
+ *   [--generations N] runs the learner's local search for N generations per budget;
+ *   [--forecast-axis step|sigma] the forecast's time axis; [--no-learn] skips learning;
+ *   [--schedules a.json,b.json] also evaluates schedule files at their provenance budget.
  * EasyCache-like adaptive step reuse has no fixed table: its threshold is found by bisection on
  * the calibration seeds to hit each budget, and its FLOPs are the ones it ran on the eval seeds.
  *
@@ -22,7 +24,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../src/convert/index.js';
@@ -35,13 +37,15 @@ import { torchRandn } from '../src/sampling/noise.js';
 import type { SolverName } from '../src/sampling/schedule.js';
 import { latentFrames } from '../src/video/decode-stream.js';
 import { CACHE_METHODS, runEasyCache, tuneEasyCache } from '../src/sparsity/methods/index.js';
-import type { ForecastMode } from '../src/sparsity/forecast.js';
+import type { ForecastAxis, ForecastMode } from '../src/sparsity/forecast.js';
 import type { SparsePlan } from '../src/sparsity/executor.js';
 import { relativeL2, videoPsnr, videoSsim, type Video } from '../src/sparsity/fidelity.js';
 import type { AttentionVariant } from '../src/sparsity/flops.js';
 import { learnSchedule, sparseRunner, type CostTable, type LearnCase } from '../src/sparsity/learn.js';
 import { flopsShapeFor, scheduleModelFor } from '../src/sparsity/modelInfo.js';
-import { saveSchedule } from '../src/sparsity/schedule.js';
+import { loadSchedule, saveSchedule } from '../src/sparsity/schedule.js';
+import { planFromSchedule } from '../src/sparsity/run-state.js';
+import { resampleSchedule } from '../src/sparsity/scheduleResample.js';
 import { drawSchedule } from '../src/sparsity/scheduleDraw.js';
 import { randomNormal } from './sparsity-model.js';
 
@@ -57,6 +61,9 @@ const { values, positionals } = parseArgs({
     shift: { type: 'string' },
     solver: { type: 'string' },
     forecast: { type: 'string', default: 'none,linear' },
+    'forecast-axis': { type: 'string', default: 'step' },
+    'no-learn': { type: 'boolean', default: false },
+    schedules: { type: 'string' },
     generations: { type: 'string', default: '0' },
     budgets: { type: 'string', default: '0.75,0.5,0.35' },
     'calib-seeds': { type: 'string', default: '101' },
@@ -118,6 +125,7 @@ const latentShape = (values.latent
 const steps = Number(values.steps ?? pipelineDefaults?.steps ?? 8);
 const sampling = { steps, shift: Number(values.shift ?? pipelineDefaults?.shift ?? 5), guidance: Number(values.guidance ?? pipelineDefaults?.guidance ?? 5), solver: (values.solver ?? pipelineDefaults?.solver ?? 'unipc') as SolverName };
 const forecasts = values.forecast!.split(',') as ForecastMode[];
+const forecastAxis = values['forecast-axis'] as ForecastAxis;
 const generations = Number(values.generations);
 const branches = sampling.guidance === 1 ? 1 : 2;
 const shape = flopsShapeFor(dit, latentShape);
@@ -219,8 +227,8 @@ async function learned(budget: number, variant: AttentionVariant, label: string,
   calibrated.set(variant, result.calibrated);
   const s = result.schedule;
   console.log(`  ${label} chose: ${s.provenance.kind} (${s.provenance.method.slice(0, 160)}…)`);
-  const r = await evaluate(budget, `${label} [${s.provenance.kind}]`, { table: s.table, attention: s.attention, reuse: s.reuse }, s.flopsRatio);
-  if (forecasts.includes('linear')) await evaluate(budget, `${label} [${s.provenance.kind}] + forecast`, { table: s.table, attention: s.attention, reuse: s.reuse, forecast: 'linear' }, s.flopsRatio);
+  const r = await evaluate(budget, `${label} [${s.provenance.kind}]`, { table: s.table, attention: s.attention, reuse: s.reuse, scores: s.scores }, s.flopsRatio);
+  if (forecasts.includes('linear')) await evaluate(budget, `${label} [${s.provenance.kind}] + forecast`, { table: s.table, attention: s.attention, reuse: s.reuse, scores: s.scores, forecast: 'linear', forecastAxis }, s.flopsRatio);
   if (save && values.save) {
     // record the held-out measurement (the learner recorded the calibration-seed error)
     s.fidelity = {
@@ -239,14 +247,23 @@ async function learned(budget: number, variant: AttentionVariant, label: string,
 for (const budget of values.budgets!.split(',').map(Number)) {
   console.log(`budget ${Math.round(budget * 100)}% of dense FLOPs`);
   const variants = values.variants!.split(',') as AttentionVariant[];
-  for (const variant of variants) await learned(budget, variant, `learned (${variant})`, true);
+  if (!values['no-learn']) for (const variant of variants) await learned(budget, variant, `learned (${variant})`, true);
+  // schedule files given with --schedules (e.g. shipped or saved ones) whose provenance budget is this one
+  for (const file of values.schedules ? values.schedules.split(',') : []) {
+    const s = await loadSchedule(file, { layers: shape.layers });
+    if (s.provenance.budget !== budget) continue;
+    const plan = { ...planFromSchedule(s.table.length === steps ? s : resampleSchedule(s, steps, { flops: shape })) };
+    const label = `${basename(file)} [${s.provenance.kind}${s.scores ? `, scores ${s.scores}` : ''}]`;
+    await evaluate(budget, label, plan, s.flopsRatio);
+    if (forecasts.includes('linear')) await evaluate(budget, `${label} + forecast (${forecastAxis})`, { ...plan, forecast: 'linear', forecastAxis }, s.flopsRatio);
+  }
   const baselines = [];
   for (const m of CACHE_METHODS) {
     if (!('heuristic' in m)) continue;
     const base = m.heuristic({ steps, shape, budget, branches });
     baselines.push(base);
-    await evaluate(budget, m.label, base, base.flopsRatio);
-    if (forecasts.includes('linear') && base.reuse === 'module-outputs' && !base.forecast) await evaluate(budget, `${m.label} + forecast`, { ...base, forecast: 'linear' }, base.flopsRatio);
+    await evaluate(budget, m.label, base.forecast ? { ...base, forecastAxis } : base, base.flopsRatio);
+    if (forecasts.includes('linear') && base.reuse === 'module-outputs' && !base.forecast) await evaluate(budget, `${m.label} + forecast (${forecastAxis})`, { ...base, forecast: 'linear', forecastAxis }, base.flopsRatio);
   }
   // EasyCache-like: the threshold by bisection on the calibration seeds, FLOPs as run on the eval seeds
   const tuned = await tuneEasyCache(dit, calibCases, sampling, shape, budget, { onTry: (tau, r) => console.log(`    easycache τ=${tau.toPrecision(4)}: FLOPs ${r.toFixed(3)} on calibration seeds`) });
@@ -257,7 +274,7 @@ for (const budget of values.budgets!.split(',').map(Number)) {
   }
   // step-level baselines only come in whole steps; compare at their FLOPs too
   const lowest = Math.min(...baselines.map((b) => b.flopsRatio));
-  if (lowest < budget - 0.02) await learned(lowest, variants[0], `learned (${variants[0]}) at ${lowest.toFixed(3)}`, false);
+  if (lowest < budget - 0.02 && !values['no-learn']) await learned(lowest, variants[0], `learned (${variants[0]}) at ${lowest.toFixed(3)}`, false);
 }
 console.log(`\n(${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 console.log(`| budget | method | FLOPs ratio | latent rel-L2 | PSNR dB | SSIM | s |`);

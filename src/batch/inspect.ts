@@ -7,11 +7,13 @@ import path from 'node:path';
 import { DIT_FORMAT, readDiTManifest } from '../models/wan/dit/manifest.js';
 import { levelHistogram, parseSchedule, SCHEDULE_FORMAT } from '../sparsity/schedule.js';
 import { UserError } from './errors.js';
+import { describePipeline, type PipelineDescription } from './describe-pipeline.js';
+import { builtInPipelines, PIPELINE_FORMAT } from '../pipeline/definition.js';
 import { loadJobs } from './jobs.js';
 import { readManifest } from './manifest.js';
 
 export type PathInfo =
-  | { kind: 'model-folder'; path: string; components: ComponentInfo[]; files: { name: string; bytes: number }[] }
+  | { kind: 'model-folder'; path: string; components: ComponentInfo[]; files: { name: string; bytes: number }[]; pipeline?: PipelineDescription }
   | { kind: 'schedule'; path: string; model: string; layers: number; steps: number; solver: string; levels: Record<string, number>; flopsRatio: number; provenance: string; budget?: number }
   | { kind: 'batch-manifest'; path: string; jobsFile: string; total: number; byStatus: Record<string, number> }
   | { kind: 'jobs-file'; path: string; jobs: number; firstPrompts: string[] };
@@ -68,7 +70,15 @@ async function describeFolder(dir: string): Promise<PathInfo> {
     if (batch) return describeFile(path.join(dir, 'manifest.json'));
     throw new UserError(`${dir} holds no converted model (no manifest.json with a "format" in it or its sub-folders); convert a checkpoint into it with "diffsparse convert"`);
   }
-  return { kind: 'model-folder', path: dir, components, files };
+  const pipeline = files.some((f) => f.name === 'pipeline.json') ? await describePipeline(dir).catch(() => undefined) : undefined;
+  return { kind: 'model-folder', path: dir, components, files, ...(pipeline && { pipeline }) };
+}
+
+/** A pipeline given by a built-in name or a definition file: its parts come from the definition. */
+async function describeDefinition(target: string): Promise<PathInfo> {
+  const pipeline = await describePipeline(target);
+  const dit = await component(pipeline.parts[0].path, 'dit');
+  return { kind: 'model-folder', path: pipeline.definition, components: dit ? [dit] : [], files: [], pipeline };
 }
 
 async function describeFile(file: string): Promise<PathInfo> {
@@ -78,6 +88,7 @@ async function describeFile(file: string): Promise<PathInfo> {
   }
   const raw = (await readJson(file)) as Record<string, unknown> | undefined;
   if (raw === undefined) throw new UserError(`${file} is not JSON; info reads model folders, schedules (.json), batch manifests and jobs files (.jsonl)`);
+  if (raw.format === PIPELINE_FORMAT) return describeDefinition(file);
   if (raw.format === SCHEDULE_FORMAT) {
     const s = parseSchedule(raw, file);
     const levels: Record<string, number> = {};
@@ -102,6 +113,7 @@ export async function describePath(target: string): Promise<PathInfo> {
   try {
     info = await stat(target);
   } catch {
+    if (builtInPipelines().includes(target)) return describeDefinition(target);
     throw new UserError(`${target} does not exist; pass a model folder, a schedule, a batch manifest or a jobs file`);
   }
   return info.isDirectory() ? describeFolder(target) : describeFile(target);

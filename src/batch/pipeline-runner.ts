@@ -14,9 +14,11 @@ export interface PipelineRunnerOptions {
   threads?: number;
   /** Execution providers (default the pipeline's, else cpu). */
   providers?: ExecutionProvider[];
+  /** DiT blocks loaded for their turn only; absent: chosen from the available memory. */
+  lowMemory?: boolean;
 }
 
 export async function createRunner(options: PipelineRunnerOptions = {}): Promise<Renderer> {
   checkPipelineArg(options.pipeline);
-  return Pipeline.load(options.pipeline, { ...(options.threads !== undefined && { threads: options.threads }), ...(options.providers !== undefined && { providers: options.providers }) });
+  return Pipeline.load(options.pipeline, { ...(options.threads !== undefined && { threads: options.threads }), ...(options.providers !== undefined && { providers: options.providers }), ...(options.lowMemory !== undefined && { lowMemory: options.lowMemory }) });
 }

@@ -16,6 +16,7 @@ export interface RunnerFlags {
   device?: ExecutionProvider[];
   runner?: string;
   runnerOptions?: Record<string, unknown>;
+  lowMemory?: boolean;
 }
 
 export function addRunnerOptions(command: Command): Command {
@@ -23,6 +24,8 @@ export function addRunnerOptions(command: Command): Command {
     .option('--pipeline <name|folder>', 'pipeline name or converted model folder (default: the built-in demo model)')
     .option('--threads <n>', 'onnxruntime threads per model lane (at most the number of CPUs)', threadCount)
     .option('--device <list>', `onnxruntime execution providers, comma-separated in order of preference: ${EXECUTION_PROVIDERS.join(', ')} (default cpu)`, deviceList)
+    .option('--low-memory', 'load each DiT block for its turn only (a 14B model in a few GB; slower). Default: chosen from the available memory')
+    .option('--no-low-memory', 'keep every DiT block loaded even when memory looks short')
     .option('--runner <module>', 'render with a custom Renderer: an ES module exporting createRunner(options) (src/core/renderer.ts), instead of the pipeline')
     .addOption(new Option('--runner-options <json>', 'JSON options passed to --runner\'s createRunner').argParser(jsonObject));
 }
@@ -32,14 +35,14 @@ export function runnerFrom(flags: RunnerFlags): RunnerSpec {
   if (flags.runner) return { module: flags.runner, options: flags.runnerOptions ?? {} };
   checkPipelineArg(flags.pipeline);
   if (flags.device) checkProviders(flags.device); // a provider that is not installed fails here, naming the fix
-  return defaultRunnerSpec({ ...(flags.pipeline ? { pipeline: flags.pipeline } : {}), ...(flags.threads ? { threads: flags.threads } : {}), ...(flags.device && { providers: flags.device }) });
+  return defaultRunnerSpec({ ...(flags.pipeline ? { pipeline: flags.pipeline } : {}), ...(flags.threads ? { threads: flags.threads } : {}), ...(flags.device && { providers: flags.device }), ...(flags.lowMemory !== undefined && { lowMemory: flags.lowMemory }) });
 }
 
 /** The sparsity methods, from their registry (src/sparsity/methods/). */
 export const METHODS = SPARSITY_METHODS;
 
 /** "cuda,cpu" → ['cuda', 'cpu'], each a known provider. */
-function deviceList(value: string): ExecutionProvider[] {
+export function deviceList(value: string): ExecutionProvider[] {
   const list = value.split(',').map((v) => v.trim().toLowerCase()).filter(Boolean);
   const bad = list.filter((v) => !(EXECUTION_PROVIDERS as readonly string[]).includes(v));
   if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`use one or more of ${EXECUTION_PROVIDERS.join(', ')}, comma-separated.`);
@@ -70,7 +73,7 @@ export interface SparsityFlags {
 export function addGenerationOptions(command: Command, { video = true }: { video?: boolean } = {}): Command {
   command
     .option('-n, --negative-prompt <text>', 'what the video should avoid')
-    .option('--size <WxH>', 'frame size in pixels, e.g. 832x480', size)
+    .option('--size <WxH>', 'frame size in pixels: WxH or W*H (e.g. 64x64 for the demo, 832*480), or 480p (832x480) / 720p (1280x720); `diffsparse info` lists the sizes a model was trained on', size)
     .option('--frames <n>', `number of video frames (4k+1, e.g. 17, 33, 81; at most ${MAX_FRAMES})`, boundedInt(MAX_FRAMES, 'longer clips do not fit in memory'));
   if (video) command.option('--fps <n>', 'frames per second of the video', number);
   return command

@@ -51,10 +51,18 @@ export function fraction(value: string): number {
   return n;
 }
 
-/** "832x480" → { width: 832, height: 480 }. */
+/** Named sizes, as the Wan2.1 release names them (landscape; give WxH for portrait, e.g. 480x832). */
+export const SIZE_PRESETS: Record<string, { width: number; height: number }> = {
+  '480p': { width: 832, height: 480 },
+  '720p': { width: 1280, height: 720 },
+};
+
+/** "832x480", "832*480" (generate.py's spelling) or a preset ("480p", "720p") → { width, height }. */
 export function size(value: string): { width: number; height: number } {
-  const m = /^\s*(\d+)\s*[xX×]\s*(\d+)\s*$/.exec(value);
-  if (!m || Number(m[1]) <= 0 || Number(m[2]) <= 0) throw new InvalidArgumentError('must be WIDTHxHEIGHT, e.g. 832x480.');
+  const preset = SIZE_PRESETS[value.trim().toLowerCase()];
+  if (preset) return { ...preset };
+  const m = /^\s*(\d+)\s*[xX×*]\s*(\d+)\s*$/.exec(value);
+  if (!m || Number(m[1]) <= 0 || Number(m[2]) <= 0) throw new InvalidArgumentError(`must be WIDTHxHEIGHT (or W*H), e.g. 832x480, or a preset: ${Object.keys(SIZE_PRESETS).join(', ')}.`);
   if (Number(m[1]) > MAX_SIDE || Number(m[2]) > MAX_SIDE) throw new InvalidArgumentError(`must be at most ${MAX_SIDE}x${MAX_SIDE} (Wan2.1 renders up to 1280x720), e.g. 832x480.`);
   return { width: Number(m[1]), height: Number(m[2]) };
 }

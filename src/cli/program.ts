@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { batchCommand } from './commands/batch.js';
 import { compareCommand } from './commands/compare.js';
 import { convertCommand } from './commands/convert.js';
+import { decodeCommand } from './commands/decode.js';
 import { enqueueCommand } from './commands/enqueue.js';
 import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
@@ -18,7 +19,7 @@ export function createProgram(ctx: CliContext): Command {
     .description('text-to-video for Wan2.1-class diffusion transformers, accelerated by learned token sparsity')
     .version(VERSION)
     .option('--debug', 'show stack traces for errors');
-  for (const command of [generateCommand, batchCommand, enqueueCommand, workerCommand, convertCommand, evalCommand, compareCommand, scheduleCommand, infoCommand]) {
+  for (const command of [generateCommand, decodeCommand, batchCommand, enqueueCommand, workerCommand, convertCommand, evalCommand, compareCommand, scheduleCommand, infoCommand]) {
     program.addCommand(command(ctx));
   }
   program.addHelpText(

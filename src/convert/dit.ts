@@ -25,6 +25,8 @@ export const DIT_CONVERTER = `diffsparse-dit-converter/${DIT_FORMAT_VERSION}`;
 export interface ConvertOptions {
   /** Storage dtype of the large matrices (compute is float32 either way). Default float32. */
   dtype?: 'float32' | 'float16';
+  /** Weight-only int8/int4 Linear layers (MatMulNBits); default none. */
+  quantize?: 'int8' | 'int4';
   /** Called after each stage is written. */
   onStage?: (stage: string, index: number, total: number) => void;
 }
@@ -70,7 +72,7 @@ function mapCheckpointKeys(src: WeightSource, config: WanDiTConfig, label: strin
   return { keyMap, layout: naming, parameters };
 }
 
-async function writeStage(src: WeightSource, keyMap: Map<string, string>, config: WanDiTConfig, stage: string, modelDir: string, dtype: 'float32' | 'float16'): Promise<StageFileEntry> {
+async function writeStage(src: WeightSource, keyMap: Map<string, string>, config: WanDiTConfig, stage: string, modelDir: string, dtype: 'float32' | 'float16', quantize?: 'int8' | 'int4'): Promise<StageFileEntry> {
   const tensors = new Map<string, Float32Array>();
   for (const key of stageKeys(stage)) tensors.set(key, await src.readF32(keyMap.get(key)!));
   const graph = buildStage(config, stage, {
@@ -79,7 +81,7 @@ async function writeStage(src: WeightSource, keyMap: Map<string, string>, config
       if (!t) throw new Error(`stage ${stage} read ${key}, which is not in its key list`);
       return t;
     },
-  }, { storeAs: dtype });
+  }, { storeAs: dtype, ...(quantize && { quantize }) });
   const file = stageFile(stage);
   const modelPath = join(modelDir, file);
   const { dataFile, bytes } = saveModelWithExternalData(graph.build(), modelPath);
@@ -106,7 +108,7 @@ export async function convertCheckpoint(checkpointDir: string, modelDir: string,
     const stages: Record<string, StageFileEntry> = {};
     const names = allStages(config.numLayers);
     for (const [i, stage] of names.entries()) {
-      stages[stage] = await writeStage(src, keyMap, config, stage, modelDir, dtype);
+      stages[stage] = await writeStage(src, keyMap, config, stage, modelDir, dtype, options.quantize);
       options.onStage?.(stage, i, names.length);
     }
     const manifest: DiTManifest = {
@@ -116,6 +118,7 @@ export async function convertCheckpoint(checkpointDir: string, modelDir: string,
       createdAt: new Date().toISOString(),
       config,
       storageDtype: dtype,
+      ...(options.quantize && { quantized: options.quantize }),
       tokens: {
         patchSize: config.patchSize,
         patchFeatures: patchFeatures(config),

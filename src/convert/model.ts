@@ -16,6 +16,7 @@ import { requestFieldProblems } from '../pipeline/request-fields.js';
 import { T5_LIMITS, rangeProblems } from '../models/wan/limits.js';
 import { vaeConfigProblems, WAN21_VAE_DEFAULTS } from '../models/wan/vae/config.js';
 import { CheckpointError } from './errors.js';
+import { trainedRangeProblems, wan21TrainedRange, type TrainedRange } from '../pipeline/trained.js';
 import { jsonErrorMessage } from '../io/input-file.js';
 
 /** The official Wan2.1 t2v defaults (generate.py / configs), used unless the checkpoint says otherwise. */
@@ -35,11 +36,17 @@ export interface CheckpointExtras {
   defaults?: Partial<PipelineDefaults>;
   vae?: Partial<Pick<VaeDecoderConfig, 'latentMean' | 'latentStd'>>;
   text?: { numHeads?: number; textLen?: number };
+  /** Sizes and frame counts the model was trained on (src/pipeline/trained.ts). */
+  trained?: TrainedRange;
 }
 
 export interface ModelConvertOptions {
   dtype?: 'float32' | 'float16';
   onProgress?: (part: 'dit' | 'vae' | 'text', message: string) => void;
+  /** Weight-only int8/int4 DiT Linear layers (MatMulNBits). */
+  quantize?: 'int8' | 'int4';
+  /** Run the text encoder layer by layer from the release .pth instead of converting it (default: when over 8 GB in float32). */
+  textLayered?: boolean;
 }
 
 interface ReleaseFiles {
@@ -113,6 +120,19 @@ function checkBeforeConverting(dir: string, files: ReleaseFiles, extras: Checkpo
     const defaults = typeof extras.defaults === 'object' && extras.defaults !== null ? requestFieldProblems(extras.defaults) : ['"defaults" must be an object'];
     if (defaults.length) throw new CheckpointError(`${join(dir, 'diffsparse.json')}: defaults: ${defaults.join('; ')}; fix it`);
   }
+  if (extras.trained !== undefined) {
+    const trained = trainedRangeProblems(extras.trained);
+    if (trained.length) throw new CheckpointError(`${join(dir, 'diffsparse.json')}: trained: ${trained.join('; ')}; fix it`);
+  }
+}
+
+/**
+ * What the model was trained on: the checkpoint's own `trained` block, else the release's
+ * sizes when the DiT has a release width (1536: 1.3B, 5120: 14B), else unknown.
+ */
+function trainedRangeOf(extras: CheckpointExtras, ditDim: number): TrainedRange | undefined {
+  if (extras.trained) return extras.trained;
+  return ditDim === 1536 || ditDim === 5120 ? wan21TrainedRange(ditDim) : undefined;
 }
 
 /** Converts a whole release folder into `outDir` and returns the pipeline definition written there. */
@@ -126,7 +146,7 @@ export async function convertModel(checkpointDir: string, outDir: string, option
   const dirs = { dit: join(outDir, 'dit'), vae: join(outDir, 'vae'), text: join(outDir, 'text') };
 
   say('dit', `converting ${relative(checkpointDir, files.dit) || '.'}`);
-  const dit = await convertCheckpoint(files.dit, dirs.dit, { dtype, onStage: (stage, i, n) => say('dit', `stage ${i + 1}/${n} ${stage}`) });
+  const dit = await convertCheckpoint(files.dit, dirs.dit, { dtype, ...(options.quantize && { quantize: options.quantize }), onStage: (stage, i, n) => say('dit', `stage ${i + 1}/${n} ${stage}`) });
   say('vae', `converting ${relative(checkpointDir, files.vae)}`);
   await convertVaeCheckpoint(files.vae, dirs.vae, { config: extras.vae });
   say('text', `converting ${relative(checkpointDir, files.t5)}`);
@@ -135,6 +155,7 @@ export async function convertModel(checkpointDir: string, outDir: string, option
     storeAs: dtype,
     numHeads: extras.text?.numHeads ?? (dit.config.textDim === 4096 ? 64 : undefined),
     textLen: extras.text?.textLen ?? dit.config.textLen,
+    ...(options.textLayered !== undefined && { layered: options.textLayered }),
   });
 
   const definition: PipelineDefinition = {
@@ -145,9 +166,13 @@ export async function convertModel(checkpointDir: string, outDir: string, option
     models: { dit: 'dit', vae: 'vae', text: 'text' },
     defaults: { ...WAN21_T2V_DEFAULTS, ...extras.defaults },
   };
+  const trained = trainedRangeOf(extras, dit.config.dim);
+  if (trained) definition.trained = trained;
   const tmp = join(outDir, 'pipeline.json.tmp');
   writeFileSync(tmp, `${JSON.stringify(definition, null, 2)}\n`);
   renameSync(tmp, join(outDir, 'pipeline.json'));
+  // The latent-to-RGB preview projection (src/video/preview.ts), when the checkpoint ships one.
+  if (existsSync(join(checkpointDir, 'latent_rgb.json'))) copyFileSync(join(checkpointDir, 'latent_rgb.json'), join(dirs.vae, 'latent_rgb.json'));
   if (existsSync(join(checkpointDir, 'model_card.md'))) copyFileSync(join(checkpointDir, 'model_card.md'), join(outDir, 'model_card.md'));
   return definition;
 }

@@ -39,11 +39,19 @@ export interface GenerateRequest extends SparsityRequest {
   saveLatent?: boolean;
   /** Start from this noise (.npy, C×F×H×W) instead of seeded noise. */
   noise?: string;
+  /**
+   * Write a cheap preview of the current clean-latent prediction every `previewEvery` steps:
+   * a `.png` file (replaced each time) or a folder (one `step-NNNN.png` each time). Needs the
+   * model's latent-to-RGB projection (`latent_rgb.json` in its VAE folder). Not in jobs files.
+   */
+  preview?: string;
+  /** Steps between previews (default 5; the last step always gets one). */
+  previewEvery?: number;
 }
 
 /** A request with every default filled in. */
-export type ResolvedRequest = Required<Omit<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'forecast' | 'format'>> &
-  Pick<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'forecast'> & { format: VideoFormat };
+export type ResolvedRequest = Required<Omit<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'forecast' | 'format' | 'preview' | 'previewEvery'>> &
+  Pick<GenerateRequest, 'noise' | 'schedule' | 'budget' | 'method' | 'forecast' | 'preview' | 'previewEvery'> & { format: VideoFormat };
 
 export type Phase = 'encode-text' | 'denoise' | 'decode' | 'encode-video';
 

@@ -20,6 +20,7 @@ import { isSparsityMethod, type SparsityMethod } from '../sparsity/methods/index
 import { loadSchedule } from '../sparsity/schedule.js';
 import { readVideoFrames } from '../video/probe.js';
 import { withRenderer, type RendererChoice } from './renderer.js';
+import { firstSidecarSettings, runInfo, type RunInfo } from './run-info.js';
 import { latentRelativeL2, mean, psnr, ssim, temporalFlickering, type Clip } from '../video/metrics.js';
 import type { RenderSettings } from './run.js';
 import { planJobs, type EvalJob, type SeedRule } from './vbench.js';
@@ -115,6 +116,8 @@ export interface VariantResult {
   gate: { passed: boolean; failures: string[] };
   /** Middle frame of the first video, PNG. */
   sampleFrame?: string;
+  /** Frames over time of the first video (up to 8, evenly spaced), side by side, PNG. */
+  sampleStrip?: string;
 }
 
 export interface CompareResult {
@@ -124,8 +127,10 @@ export interface CompareResult {
   settings: Omit<RenderSettings, 'schedule' | 'budget'>;
   jobs: { fileName: string; prompt: string; index: number; seed: number }[];
   metricsOn: string;
-  dense: { wallMs: number; denoiseMs: number; flicker: number; sampleFrame?: string };
+  dense: { wallMs: number; denoiseMs: number; flicker: number; sampleFrame?: string; sampleStrip?: string };
   variants: VariantResult[];
+  /** Settings actually run (from the dense render's sidecar), samples, seeds, machine, version. */
+  run?: RunInfo;
   gate: QualityGate & { passed: boolean };
   passed: boolean;
 }
@@ -212,6 +217,37 @@ async function writeFramePng(clip: Clip, file: string): Promise<string> {
   return file;
 }
 
+/** Up to `count` evenly spaced frames side by side (2 px gaps), with their frame numbers known to the report. */
+async function writeStripPng(clip: Clip, file: string, count = 8): Promise<string> {
+  const n = Math.min(count, clip.frames.length);
+  const picks = Array.from({ length: n }, (_, i) => (n === 1 ? 0 : Math.round((i * (clip.frames.length - 1)) / (n - 1))));
+  const gap = 2;
+  const png = new PNG({ width: n * clip.width + (n - 1) * gap, height: clip.height });
+  png.data.fill(255);
+  picks.forEach((f, i) => {
+    const frame = clip.frames[f]!;
+    for (let y = 0; y < clip.height; y++) {
+      for (let x = 0; x < clip.width; x++) {
+        const o = (y * png.width + i * (clip.width + gap) + x) * 4;
+        const p = (y * clip.width + x) * 3;
+        png.data[o] = frame[p]!;
+        png.data[o + 1] = frame[p + 1]!;
+        png.data[o + 2] = frame[p + 2]!;
+        png.data[o + 3] = 255;
+      }
+    }
+  });
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, PNG.sync.write(png));
+  return file;
+}
+
+/** The frame numbers (1-based) a strip of `count` shows out of `frames`. */
+export function stripFrameNumbers(frames: number, count = 8): number[] {
+  const n = Math.min(count, frames);
+  return Array.from({ length: n }, (_, i) => 1 + (n === 1 ? 0 : Math.round((i * (frames - 1)) / (n - 1))));
+}
+
 function gateOf(gate: QualityGate | undefined, psnrValue: number, ssimValue: number): VariantResult['gate'] {
   const failures: string[] = [];
   if (gate?.minPsnr !== undefined && !(psnrValue >= gate.minPsnr)) failures.push(`PSNR ${psnrValue.toFixed(2)} dB < ${gate.minPsnr} dB`);
@@ -259,6 +295,7 @@ async function compareWith(runner: Renderer, o: CompareOptions): Promise<Compare
   let denseDenoise = 0;
   const denseFlicker: number[] = [];
   const frames: { dense?: string; variants: (string | undefined)[] } = { variants: o.variants.map(() => undefined) };
+  const strips: { dense?: string; variants: (string | undefined)[] } = { variants: o.variants.map(() => undefined) };
   const total = jobs.length * (1 + o.variants.length);
   let done = 0;
   for (const [j, job] of jobs.entries()) {
@@ -269,14 +306,20 @@ async function compareWith(runner: Renderer, o: CompareOptions): Promise<Compare
     const denseClip = await decode(dense.file);
     const dFlicker = temporalFlickering(denseClip).score;
     denseFlicker.push(dFlicker);
-    if (j === 0) frames.dense = await writeFramePng(denseClip, path.join(outDir, 'frames', 'dense.png'));
+    if (j === 0) {
+      frames.dense = await writeFramePng(denseClip, path.join(outDir, 'frames', 'dense.png'));
+      strips.dense = await writeStripPng(denseClip, path.join(outDir, 'frames', 'dense-strip.png'));
+    }
     for (const [i, v] of o.variants.entries()) {
       o.onEvent?.({ type: 'render', side: labels[i]!, job, done: done++, total });
       const acc = await renderVideo(o, runner, request(job, v, `${slugs[i]}-${j}`), path.join(outDir, slugs[i]!), job.fileName);
       const clip = await decode(acc.file);
       const p = psnr(denseClip, clip);
       const s = ssim(denseClip, clip);
-      if (j === 0) frames.variants[i] = await writeFramePng(clip, path.join(outDir, 'frames', `${slugs[i]}.png`));
+      if (j === 0) {
+        frames.variants[i] = await writeFramePng(clip, path.join(outDir, 'frames', `${slugs[i]}.png`));
+        strips.variants[i] = await writeStripPng(clip, path.join(outDir, 'frames', `${slugs[i]}-strip.png`));
+      }
       perVariant[i]!.push({
         fileName: job.fileName, prompt: job.prompt, seed: job.seed, psnr: p.psnr, cappedFrames: p.cappedFrames, psnrWholeVideo: p.psnrWholeVideo,
         ssim: s.ssim, latentRelL2: latentRelativeL2(dense.latent.data, acc.latent.data), flicker: temporalFlickering(clip).score,
@@ -301,6 +344,7 @@ async function compareWith(runner: Renderer, o: CompareOptions): Promise<Compare
       latentRelL2: mean(vids.map((x) => x.latentRelL2)), flicker: mean(vids.map((x) => x.flicker)),
       videos: vids, gate: gateOf(o.gate, psnrValue, ssimValue),
       ...(frames.variants[i] ? { sampleFrame: frames.variants[i] } : {}),
+      ...(strips.variants[i] ? { sampleStrip: strips.variants[i] } : {}),
     };
   });
   const passed = variants.every((v) => v.gate.passed);
@@ -308,8 +352,9 @@ async function compareWith(runner: Renderer, o: CompareOptions): Promise<Compare
     format: 'diffsparse/compare-results', version: 1, createdAt: new Date().toISOString(), settings,
     jobs: jobs.map(({ fileName, prompt, index, seed }) => ({ fileName, prompt, index, seed })),
     metricsOn: 'decoded mp4 (libx264) frames, RGB in [0,1]; PSNR per frame (cap 100 dB) averaged; SSIM per channel, 11x11 Gaussian sigma 1.5, valid window',
-    dense: { wallMs: denseWall, denoiseMs: denseDenoise, flicker: mean(denseFlicker), ...(frames.dense ? { sampleFrame: frames.dense } : {}) },
+    dense: { wallMs: denseWall, denoiseMs: denseDenoise, flicker: mean(denseFlicker), ...(frames.dense ? { sampleFrame: frames.dense } : {}), ...(strips.dense ? { sampleStrip: strips.dense } : {}) },
     variants, gate: { ...o.gate, passed }, passed,
+    run: runInfo({ ...settings, ...(o.pipeline !== undefined && { pipeline: o.pipeline }) }, await firstSidecarSettings(path.join(outDir, 'dense', 'sidecars')), jobs, o.samples ?? 1),
   };
   await rm(work, { recursive: true, force: true });
   const file = path.join(outDir, 'compare.json');

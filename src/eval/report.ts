@@ -6,7 +6,8 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { loadSchedule } from '../sparsity/schedule.js';
 import { renderSchedulePng } from '../sparsity/scheduleDraw.js';
-import type { CompareResult, VariantResult } from './compare.js';
+import { stripFrameNumbers, type CompareResult, type VariantResult } from './compare.js';
+import type { RunInfo } from './run-info.js';
 import type { EvalResults } from './run.js';
 import { DIMENSIONS, NORMALIZATION } from './vbench.js';
 
@@ -103,9 +104,29 @@ function fmt(x: number | undefined, digits: number): string {
   return x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits);
 }
 
+/** The settings a run used, as a definition list (issue 19: model, steps, size, frames, solver, guidance, samples, seeds, machine, version). */
+export function settingsBlock(run: RunInfo | undefined, heading = 'Settings'): string {
+  if (!run) return '';
+  const seeds = run.seeds.length > 12 ? `${run.seeds.slice(0, 12).join(', ')}, … (${run.seeds.length} in all)` : run.seeds.join(', ');
+  const rows: [string, string][] = [
+    ['model', run.pipeline ?? '(pipeline default)'],
+    ['size', run.width !== undefined && run.height !== undefined ? `${run.width}×${run.height}` : '(pipeline default)'],
+    ['frames', run.frames !== undefined ? `${run.frames}${run.fps !== undefined ? ` at ${run.fps} fps` : ''}` : '(pipeline default)'],
+    ['steps', run.steps !== undefined ? `${run.steps}${run.solver ? ` (${run.solver}${run.shift !== undefined ? `, shift ${run.shift}` : ''})` : ''}` : '(pipeline default)'],
+    ['guidance', run.guidance !== undefined ? String(run.guidance) : '(pipeline default)'],
+    ['negative prompt', run.negativePrompt === undefined ? '(pipeline default)' : run.negativePrompt === '' ? '(empty)' : run.negativePrompt.length > 80 ? `${run.negativePrompt.slice(0, 80)}…` : run.negativePrompt],
+    ['samples', `${run.prompts ?? '?'} prompt(s)${run.samples !== undefined ? ` × ${run.samples} sample(s)` : ''}`],
+    ['seeds', seeds || '–'],
+    ['machine', run.machine],
+    ['diffsparse', run.diffsparse],
+  ];
+  return `<h2>${escapeHtml(heading)}</h2><dl class="settings">${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`;
+}
+
 async function compareSection(runs: CompareResult[]): Promise<string> {
   const variants = runs.flatMap((r) => r.variants);
   const out: string[] = [];
+  out.push(settingsBlock(runs[0]!.run));
   out.push('<h2>Dense vs accelerated</h2>');
   out.push(`<p class="note">${escapeHtml(runs[0]!.metricsOn)}. Speed-up: dense wall-clock time over accelerated, same run and process.</p>`);
   out.push('<table><thead><tr><th>variant</th><th>method</th><th>FLOPs ratio</th><th>speed-up</th><th>denoise speed-up</th><th>PSNR (dB)</th><th>SSIM</th><th>latent rel. L2</th><th>flicker (dense → acc.)</th><th>gate</th></tr></thead><tbody>');
@@ -137,6 +158,24 @@ async function compareSection(runs: CompareResult[]): Promise<string> {
     out.push('</div>');
   }
 
+  out.push('<h2>Frames over time</h2>');
+  for (const r of runs) {
+    const first = r.jobs[0];
+    const dense = await pngDataUri(r.dense.sampleStrip);
+    if (!dense) continue;
+    const total = r.run?.frames;
+    const numbers = total ? stripFrameNumbers(total) : [];
+    out.push(`<p class="note">“${escapeHtml(first?.prompt ?? '')}” (seed ${first?.seed ?? '–'})${numbers.length ? `, frames ${numbers.join(', ')} of ${total}` : ''}, left to right: each variant under the dense video it should match, so what a speed-up changes shows frame by frame.</p>`);
+    out.push('<table class="strips"><tbody>');
+    out.push(`<tr><th>dense</th><td><img class="strip" alt="dense frames over time" src="${dense}"></td></tr>`);
+    for (const v of r.variants) {
+      const uri = await pngDataUri(v.sampleStrip);
+      const firstVideo = v.videos[0];
+      if (uri) out.push(`<tr><th>${escapeHtml(v.label)}<br><span class="note">${escapeHtml(v.method)}, FLOPs ${fmt(v.flopsRatio, 3)}<br>${fmt(firstVideo?.psnr, 2)} dB, SSIM ${fmt(firstVideo?.ssim, 4)}</span></th><td><img class="strip" alt="frames over time of ${escapeHtml(v.label)}" src="${uri}"></td></tr>`);
+    }
+    out.push('</tbody></table>');
+  }
+
   out.push('<h2>Sample frames</h2>');
   for (const r of runs) {
     const first = r.jobs[0];
@@ -153,16 +192,28 @@ async function compareSection(runs: CompareResult[]): Promise<string> {
   return out.join('\n');
 }
 
+/** Number of videos scored on a dimension and the spread of their scores, from the per-video list of the VBench-format results. */
+export function perVideoSpread(e: EvalResults, d: string): { n: number; mean: number; sd: number; min: number; max: number } | undefined {
+  const entry = e.vbenchFormat[d] ?? e.vbenchFormat[d.replace(/_/g, ' ')];
+  const list = Array.isArray(entry?.[1]) ? entry[1] : [];
+  const values = list.map((r) => r.video_results).map((v) => (typeof v === 'boolean' ? Number(v) : v)).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  if (values.length === 0) return undefined;
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const sd = values.length > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1)) : 0;
+  return { n: values.length, mean, sd, min: Math.min(...values), max: Math.max(...values) };
+}
+
 function evalSection(e: EvalResults): string {
-  const out: string[] = ['<h2>VBench-style evaluation</h2>'];
+  const out: string[] = [settingsBlock(e.run), '<h2>VBench-style evaluation</h2>'];
   out.push(`<p>${e.counts.present} of ${e.counts.planned} videos present (${e.counts.rendered} rendered in the last run, ${e.counts.failed} failed), mode ${escapeHtml(e.mode)}, seed rule ${escapeHtml(e.seedRule)} from ${e.baseSeed}. Videos: <code>${escapeHtml(e.videosDir)}</code></p>`);
   out.push(`<p class="note">${escapeHtml(e.summary.label)}</p>`);
-  out.push('<table><thead><tr><th>dimension</th><th>raw</th><th>normalised × weight</th><th>source</th><th>note</th></tr></thead><tbody>');
+  out.push('<table><thead><tr><th>dimension</th><th>raw</th><th>videos (n)</th><th>spread (sd)</th><th>min – max</th><th>normalised × weight</th><th>source</th><th>note</th></tr></thead><tbody>');
   for (const d of DIMENSIONS) {
     const n = e.summary.dimensions[d];
     if (!n) continue;
     const s = e.scores[d]!;
-    out.push(`<tr><td>${d}</td><td>${fmt(n.raw, 4)}</td><td>${fmt(n.weighted, 4)} (w ${NORMALIZATION[d].weight})</td><td>${s.source}${s.standard ? '' : ' (non-standard)'}</td><td>${escapeHtml(s.note ?? '')}</td></tr>`);
+    const sp = perVideoSpread(e, d);
+    out.push(`<tr><td>${d}</td><td>${fmt(n.raw, 4)}</td><td>${sp ? sp.n : '–'}</td><td>${sp && sp.n > 1 ? fmt(sp.sd, 4) : '–'}</td><td>${sp ? `${fmt(sp.min, 4)} – ${fmt(sp.max, 4)}` : '–'}</td><td>${fmt(n.weighted, 4)} (w ${NORMALIZATION[d].weight})</td><td>${s.source}${s.standard ? '' : ' (non-standard)'}</td><td>${escapeHtml(s.note ?? '')}</td></tr>`);
   }
   out.push('</tbody></table>');
   const t = e.summary;
@@ -177,7 +228,9 @@ table{border-collapse:collapse;margin:12px 0;font-size:13px}th,td{border:1px sol
 th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}.note{color:#555;font-size:13px}
 .plots,.grid{display:flex;flex-wrap:wrap;gap:16px}.pass{color:#1b7e3c;font-weight:600}.fail{color:#b00020;font-weight:600}
 figure{margin:0}figcaption{font-size:12px;color:#444;text-align:center}
-img.frame{width:320px;image-rendering:pixelated;border:1px solid #ccc}img.heatmap{max-width:480px;image-rendering:pixelated}`;
+img.frame{width:320px;image-rendering:pixelated;border:1px solid #ccc}img.heatmap{max-width:480px;image-rendering:pixelated}
+dl.settings{display:grid;grid-template-columns:max-content auto;gap:2px 16px;font-size:13px}dl.settings dt{color:#555}dl.settings dd{margin:0}
+table.strips td,table.strips th{text-align:left;vertical-align:middle;border:none;padding:4px 8px 4px 0}img.strip{height:96px;image-rendering:pixelated}`;
 
 /** The report page as one HTML string. */
 export async function renderReportHtml(input: ReportInput): Promise<string> {
@@ -191,7 +244,7 @@ export async function renderReportHtml(input: ReportInput): Promise<string> {
 <style>${STYLE}</style></head>
 <body>
 ${body.join('\n')}
-<p class="note">Generated ${new Date().toISOString()} by diffsparse.</p>
+<p class="note">Generated ${new Date().toISOString()} by diffsparse${input.compare?.[0]?.run?.diffsparse ?? input.eval?.run?.diffsparse ? ` ${escapeHtml(input.compare?.[0]?.run?.diffsparse ?? input.eval?.run?.diffsparse ?? '')}` : ''}.</p>
 </body></html>
 `;
 }

@@ -14,6 +14,7 @@
  * file already there and renders the rest. The plan is checked against the previous one so a
  * resumed run cannot silently mix seeds or settings.
  */
+import { firstSidecarSettings, runInfo, type RunInfo } from './run-info.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -113,6 +114,8 @@ export interface EvalResults {
   vbenchFormat: Partial<VBenchResultsFile>;
   scores: DimensionScores;
   summary: ScoreSummary;
+  /** Settings actually run (from a rendered video's sidecar), samples, seeds, machine, version. */
+  run?: RunInfo;
 }
 
 /** The videos folder holds something VBench would trip over. */
@@ -415,6 +418,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalResults> {
     videosDir: dirs.videos, settings, seedRule, baseSeed,
     counts: { planned: jobs.length, present: videos.length, rendered: rendered.size, skipped: present.size, failed: failures.length },
     videos, failures, vbenchFormat, scores, summary: summarizeScores(scores),
+    run: runInfo({ ...settings, ...(o.pipeline !== undefined && { pipeline: o.pipeline }) }, await firstSidecarSettings(dirs.sidecars), jobs, o.samples),
   };
   if (!o.dryRun) await writeJsonAtomic(resultsFile, results);
   return results;

@@ -12,6 +12,9 @@ import { requestFieldProblems } from './request-fields.js';
 import { checkInputFile, jsonErrorMessage } from '../io/input-file.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../runtime/session.js';
 import { isSolverName, SOLVER_NAMES } from '../sampling/solvers.js';
+import { trainedRangeProblems, type TrainedRange } from './trained.js';
+
+export type { TrainedRange };
 
 export const PIPELINE_FORMAT = 'diffsparse/pipeline';
 export const PIPELINE_VERSION = 1;
@@ -42,6 +45,8 @@ export interface PipelineDefinition {
   schedules?: Record<string, string>;
   /** Execution providers to run on unless the caller picks others (default ['cpu']). */
   providers?: ExecutionProvider[];
+  /** What the model was trained to draw (src/pipeline/trained.ts); `generate` warns outside it. */
+  trained?: TrainedRange;
 }
 
 /** A definition with its model paths made absolute. */
@@ -120,5 +125,9 @@ function validate(value: unknown, file: string): PipelineDefinition {
   const problems = requestFieldProblems({ width: d.width, height: d.height, frames: d.frames, steps: d.steps, shift: d.shift, guidance: d.guidance, fps: d.fps });
   if (problems.length) fail(`defaults: ${problems.map((p) => p.replace(/^"/, '"defaults.')).join('; ')}; fix it or convert the model again`);
   if (def.providers !== undefined && !(Array.isArray(def.providers) && def.providers.length > 0 && def.providers.every((p) => (EXECUTION_PROVIDERS as readonly string[]).includes(p)))) fail(`providers must be a non-empty list of ${EXECUTION_PROVIDERS.join(', ')}`);
+  if (def.trained !== undefined) {
+    const problems = trainedRangeProblems(def.trained);
+    if (problems.length) fail(`trained: ${problems.join('; ')}`);
+  }
   return def as PipelineDefinition;
 }

@@ -5,8 +5,11 @@
  * into ffmpeg. `denoise` and `finish` are separate so batch runners can overlap one job's
  * decoding with the next job's denoising.
  */
-import { randomInt } from 'node:crypto';
 import { WanDiT } from '../models/wan/dit/runtime.js';
+import { readDiTManifest } from '../models/wan/dit/manifest.js';
+import { T5EncoderSession } from '../models/wan/t5/session.js';
+import { t5Parameters } from './estimate.js';
+import { chooseLowMemory } from './memory.js';
 import { DenseDiT } from '../models/wan/dit/dense.js';
 import { readVaeManifest } from '../models/wan/vae/chunk-decoder.js';
 import type { VaeDecoderManifest } from '../models/wan/vae/convert.js';
@@ -16,20 +19,21 @@ import { TextEncoder } from '../text/context.js';
 import { decodeStreamInWorker } from '../video/worker-decode-stream.js';
 import { latentFrames, videoFrameCount } from '../video/decode-stream.js';
 import { encodeChunks, type VideoFormat } from '../video/encode.js';
-import { formatOf } from '../video/format.js';
 import type { DecodedChunk } from '../models/wan/vae/chunk-decoder.js';
 import { denoise } from '../sampling/denoise.js';
 import { readLatentNpy, writeLatentNpy } from './latent-file.js';
 import { resolvePipeline, type ResolvedPipeline } from './definition.js';
 import { sparseModelFor } from './sparse-model.js';
+import { trainedRangeWarnings } from './trained.js';
+import { join } from 'node:path';
+import { LATENT_RGB_FILE, latentPreviewPng, readLatentRgb, writePreviewFile } from '../video/preview.js';
+import { GenerateRequestError, resolveRequest } from './resolve.js';
 import type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions, SparsityRecord } from '../core/renderer.js';
 
 export type { DenoisedJob, GenerateRequest, GenerateResult, Phase, Progress, ResolvedRequest, RunOptions };
 import type { Latent, VelocityModel } from '../core/types.js';
 
-export class GenerateRequestError extends Error {
-  override name = 'GenerateRequestError';
-}
+export { GenerateRequestError };
 
 export class GenerationAbortedError extends Error {
   override name = 'GenerationAbortedError';
@@ -43,6 +47,8 @@ export interface PipelineLoadOptions {
   threads?: number;
   /** Execution providers of every session (default: the definition's `providers`, else ['cpu']). */
   providers?: readonly ExecutionProvider[];
+  /** DiT blocks loaded for their turn only (issue 17); default: chosen from the available memory (pipeline/memory.ts). */
+  lowMemory?: boolean;
 }
 
 export class Pipeline {
@@ -62,7 +68,10 @@ export class Pipeline {
     const providers = checkProviders(options.providers ?? definition.providers ?? ['cpu']);
     const vae = readVaeManifest(definition.models.vae);
     const text = await TextEncoder.load(definition.models.text, { intraOpThreads: threads, providers });
-    const dit = await WanDiT.load(definition.models.dit, { intraOpThreads: threads, providers });
+    const ditManifest = readDiTManifest(definition.models.dit);
+    const textBytes = text.encoder instanceof T5EncoderSession ? 4 * t5Parameters(text.encoder.config).total : 0;
+    const { lowMemory } = chooseLowMemory(ditManifest.source.parameters, textBytes, options.lowMemory);
+    const dit = await WanDiT.load(definition.models.dit, { intraOpThreads: threads, providers, ...(lowMemory && { lowMemory, mmapWeights: true }) });
     if (text.encoder.config.dim !== dit.config.textDim) {
       throw new GenerateRequestError(`pipeline ${definition.name}: the text encoder's width ${text.encoder.config.dim} does not match the DiT's text_dim ${dit.config.textDim}; the model folders come from different models`);
     }
@@ -76,46 +85,7 @@ export class Pipeline {
 
   /** Fills defaults and checks the request against the model; throws GenerateRequestError. */
   resolve(req: GenerateRequest): ResolvedRequest {
-    const d = this.definition.defaults;
-    if (typeof req.prompt !== 'string') throw new GenerateRequestError('prompt is missing; give the text to turn into a video');
-    if (!req.output) throw new GenerateRequestError('output is missing; give the path of the video to write');
-    const r: ResolvedRequest = {
-      prompt: req.prompt,
-      negativePrompt: req.negativePrompt ?? d.negativePrompt,
-      width: req.width ?? d.width,
-      height: req.height ?? d.height,
-      frames: req.frames ?? d.frames,
-      steps: req.steps ?? d.steps,
-      shift: req.shift ?? d.shift,
-      guidance: req.guidance ?? d.guidance,
-      seed: req.seed ?? randomInt(0, 2 ** 31),
-      solver: req.solver ?? d.solver,
-      output: req.output,
-      format: formatOf(req.output, req.format),
-      fps: req.fps ?? d.fps,
-      saveLatent: req.saveLatent ?? false,
-      noise: req.noise,
-      schedule: req.schedule,
-      budget: req.budget,
-      method: req.method,
-      forecast: req.forecast,
-    };
-    const stride = this.vae.config.spatialScale * this.dit.config.patchSize[1];
-    for (const [name, v] of [['width', r.width], ['height', r.height]] as const) {
-      if (!Number.isInteger(v) || v <= 0 || v % stride !== 0) {
-        throw new GenerateRequestError(`${name} ${v} does not fit the model: it must be a positive multiple of ${stride} (VAE stride ${this.vae.config.spatialScale} × patch ${this.dit.config.patchSize[1]}), e.g. ${Math.max(stride, Math.round(v / stride) * stride)}`);
-      }
-    }
-    const t = this.vae.config.temporalScale;
-    if (!Number.isInteger(r.frames) || r.frames < 1 || (r.frames - 1) % t !== 0) {
-      throw new GenerateRequestError(`frames ${r.frames} does not fit the model: it must be ${t}k+1 (1, ${t + 1}, ${2 * t + 1}, ...), e.g. ${Math.max(1, Math.round((r.frames - 1) / t)) * t + 1}`);
-    }
-    if (!Number.isInteger(r.steps) || r.steps < 1 || r.steps > 1000) throw new GenerateRequestError(`steps ${r.steps} must be an integer from 1 to 1000`);
-    if (!(r.shift > 0)) throw new GenerateRequestError(`shift ${r.shift} must be positive (Wan2.1 uses 5 for t2v)`);
-    if (!Number.isFinite(r.guidance) || r.guidance < 0) throw new GenerateRequestError(`guidance ${r.guidance} must be a number ≥ 0 (1 turns guidance off; Wan2.1 uses 5)`);
-    if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed >= 2 ** 32) throw new GenerateRequestError(`seed ${r.seed} must be an integer from 0 to 4294967295`);
-    if (!(r.fps > 0)) throw new GenerateRequestError(`fps ${r.fps} must be positive`);
-    return r;
+    return resolveRequest(this.definition, this.dit.config, this.vae.config, req);
   }
 
   /** The latent shape (C, F, H, W) a request produces. */
@@ -135,6 +105,8 @@ export class Pipeline {
     // file or a schedule for another model fails before the text encoder runs.
     const noise = r.noise ? noiseFromFile(r.noise, shape) : { seed: r.seed, shape };
     const { model, flopsRatio, sparsity, warnings } = await this.velocityModel(r, shape);
+    const trainedWarnings = trainedRangeWarnings(this.definition.trained, r, this.definition.name);
+    const preview = r.preview !== undefined ? this.previewWriter(r.preview, r.previewEvery ?? 5, r.steps, shape) : undefined;
 
     let t0 = performance.now();
     onProgress?.({ phase: 'encode-text', done: 0, total: 1 });
@@ -146,6 +118,8 @@ export class Pipeline {
     if (signal?.aborted) throw new GenerationAbortedError('encode-text');
 
     t0 = performance.now();
+    // Outside the trained sizes: one warning line of its own, before the sparsity ones (issue 19).
+    for (const warning of trainedWarnings) onProgress?.({ phase: 'denoise', done: 0, total: r.steps, warning });
     onProgress?.({
       phase: 'denoise', done: 0, total: r.steps,
       ...(sparsity && { detail: `sparsity: ${sparsity.description}, FLOPs ${(flopsRatio * 100).toFixed(1)}% of dense` }),
@@ -155,7 +129,9 @@ export class Pipeline {
     try {
       latent = await denoise({
         model, noise, cond, uncond, steps: r.steps, shift: r.shift, guidance: r.guidance, solver: r.solver, signal,
+        ...(preview && { withDenoised: true }),
         onStep: (p) => {
+          if (preview && p.denoised) preview(p.denoised, p.step);
           options.onStep?.(p.latent, p.step);
           onProgress?.({ phase: 'denoise', done: p.step + 1, total: r.steps });
         },
@@ -205,6 +181,24 @@ export class Pipeline {
       vae: this.vae.config,
       text: this.text.encoder.config,
       schedules: this.definition.schedules ?? {},
+      ...(this.definition.trained && { trained: this.definition.trained }),
+    };
+  }
+
+  /**
+   * The preview hook of a request: every `every` steps (and at the last), the step's clean-latent
+   * prediction through the model's latent-to-RGB projection, to a PNG file or into a folder.
+   */
+  private previewWriter(target: string, every: number, steps: number, shape: Latent['shape']): (denoised: Float32Array, step: number) => void {
+    const proj = readLatentRgb(this.definition.models.vae);
+    if (!proj) throw new GenerateRequestError(`pipeline ${this.definition.name} has no latent-to-RGB projection for previews (${this.definition.models.vae}/${LATENT_RGB_FILE}); fit one with \`npx tsx scripts/fit-latent-rgb.ts --pipeline ${this.definition.name}\`, or drop --preview`);
+    if (proj.factors.length !== shape[0]) throw new GenerateRequestError(`the preview projection has ${proj.factors.length} channels but the model's latent has ${shape[0]}; fit it again for this model`);
+    const folder = !/\.png$/i.test(target);
+    const scale = Math.max(1, Math.min(this.vae.config.spatialScale, Math.floor(256 / Math.max(shape[2], shape[3]))));
+    return (denoised, step) => {
+      if ((step + 1) % every !== 0 && step !== steps - 1) return;
+      const png = latentPreviewPng(denoised, shape, proj, scale);
+      writePreviewFile(folder ? join(target, `step-${String(step + 1).padStart(4, '0')}.png`) : target, png);
     };
   }
 

@@ -10,7 +10,9 @@ import { SparsityRequestError } from '../sparsity/errors.js';
 import { SparseDiT } from '../sparsity/executor.js';
 import { generationFlops } from '../sparsity/flops.js';
 import { cacheMethod, SPARSITY_METHODS, type SparsityMethod } from '../sparsity/methods/index.js';
-import { flopsShapeFor, modelFingerprint } from '../sparsity/modelInfo.js';
+import { flopsShapeFor, modelFingerprint, type DiTDescription } from '../sparsity/modelInfo.js';
+import type { MethodPlan } from '../sparsity/methods/types.js';
+import { learnRuns } from './estimate.js';
 import type { ResolvedPipeline } from './definition.js';
 import type { SparsityRequest } from '../core/renderer.js';
 import type { Latent, VelocityModel } from '../core/types.js';
@@ -28,12 +30,25 @@ export interface SparseChoice {
   warnings: string[];
 }
 
-export async function sparseModelFor(dit: WanDiT, r: SparsityRequest & { steps: number }, shape: Latent['shape'], pipeline: ResolvedPipeline): Promise<SparseChoice | null> {
+/** The method's plan for a request, checked against the model (schedule present and for this model, budget reachable): no session is touched, so it runs before any model work. */
+export interface PlannedSparsity {
+  made: MethodPlan;
+  flopsRatio: number;
+  warnings: string[];
+}
+
+export async function planSparsity(dit: DiTDescription, r: SparsityRequest & { steps: number }, shape: Latent['shape'], pipeline: ResolvedPipeline): Promise<PlannedSparsity | null> {
   if (r.schedule !== undefined && r.budget !== undefined) throw new SparsityRequestError('give either a schedule or a budget, not both');
   if (r.budget !== undefined && !(r.budget > 0 && r.budget <= 1)) throw new SparsityRequestError(`budget ${r.budget} must be a fraction of dense FLOPs in (0, 1], e.g. 0.5`);
   const method = cacheMethod(r.method ?? 'learned');
   if (!method) throw new SparsityRequestError(`unknown method "${r.method}"; use one of ${SPARSITY_METHODS.join(', ')}`);
   const flops = flopsShapeFor(dit, shape);
+  // A budget on a model without shipped schedules (issue 17): say what the user can do, with the cost of each.
+  if (method.name === 'learned' && r.budget !== undefined && r.schedule === undefined && Object.keys(pipeline.schedules ?? {}).length === 0) {
+    const baselines = SPARSITY_METHODS.filter((m) => m !== 'learned');
+    const runs = learnRuns(r.steps, dit.config.numLayers);
+    throw new SparsityRequestError(`pipeline ${pipeline.name} ships no learned schedules, so --budget ${r.budget} has nothing to pick from. Either run a baseline at that budget now (--method ${baselines.join(' | --method ')}), or learn a schedule once with \`diffsparse schedule learn --pipeline ${pipeline.name} --budget ${r.budget} --steps ${r.steps}\` (about ${runs} full generations per calibration prompt and seed at this setting with the default 1x1 grouping; --grouping 5x5 needs about ${learnRuns(r.steps, dit.config.numLayers, { grouping: { steps: 5, layers: 5 } })}; see \`diffsparse generate --dry-run\` for the time of one) and pass it with --schedule`);
+  }
   const made = await method.prepare({
     steps: r.steps, budget: r.budget, schedule: r.schedule, layers: dit.config.numLayers, flops,
     shippedSchedules: pipeline.schedules ?? {}, pipelineName: pipeline.name,
@@ -48,6 +63,13 @@ export async function sparseModelFor(dit: WanDiT, r: SparsityRequest & { steps: 
   // --budget 0.2 ran at 33% without a word): say so when the run misses the budget.
   if (r.budget !== undefined && flopsRatio > r.budget + 0.005)
     warnings.push(`budget ${r.budget} cannot be met${made.source ? ` by the shipped schedules (the leanest is ${path.basename(made.source.file)})` : ''}: this run uses ${(flopsRatio * 100).toFixed(1)}% of dense FLOPs; learn a leaner schedule with \`diffsparse schedule learn\` or choose another --method`);
+  return { made, flopsRatio, warnings };
+}
+
+export async function sparseModelFor(dit: WanDiT, r: SparsityRequest & { steps: number }, shape: Latent['shape'], pipeline: ResolvedPipeline): Promise<SparseChoice | null> {
+  const planned = await planSparsity(dit, r, shape, pipeline);
+  if (!planned) return null;
+  const { made, flopsRatio, warnings } = planned;
   return {
     model: await SparseDiT.create(dit, made.plan, made.hooks ? { hooks: made.hooks } : {}),
     flopsRatio, description: made.description, ...(made.source && { source: made.source }), warnings,

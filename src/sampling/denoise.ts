@@ -29,6 +29,8 @@ export interface DenoiseProgress {
   stepMs: number;
   /** The latent after this step; the loop reads it again next step, so do not modify it. */
   latent: Float32Array;
+  /** The step's prediction of the clean latent, x_t − σ·v (only when `withDenoised` is set). */
+  denoised?: Float32Array;
 }
 
 export interface DenoiseOptions {
@@ -45,6 +47,8 @@ export interface DenoiseOptions {
   /** Use this schedule instead of the solver's official one (its step count must equal `steps`). */
   schedule?: SigmaSchedule;
   onStep?: (progress: DenoiseProgress) => void;
+  /** Also compute each step's clean-latent prediction for `onStep` (for previews); off by default. */
+  withDenoised?: boolean;
   /** Checked before every model call; aborting rejects with `DenoiseAbortedError`. */
   signal?: AbortSignal;
 }
@@ -91,9 +95,16 @@ export async function denoise(options: DenoiseOptions): Promise<Latent> {
     const stepStart = performance.now();
     const condVelocity = await predict(step, 'cond', cond);
     const velocity = useUncond ? combineGuidance(condVelocity, await predict(step, 'uncond', uncond as TextContext), guidance) : condVelocity;
+    // Flow matching: x_t = (1 − σ)·x0 + σ·ε and v = ε − x0, so x0 = x_t − σ·v (before the solver moves x_t).
+    let denoised: Float32Array | undefined;
+    if (options.withDenoised) {
+      denoised = new Float32Array(sample.length);
+      const sigma = sigmas[step];
+      for (let i = 0; i < sample.length; i++) denoised[i] = sample[i] - sigma * velocity[i];
+    }
     sample = solver.step(velocity, sample);
     const now = performance.now();
-    onStep?.({ step, steps, timestep: timesteps[step], sigma: sigmas[step], elapsedMs: now - t0, stepMs: now - stepStart, latent: sample });
+    onStep?.({ step, steps, timestep: timesteps[step], sigma: sigmas[step], elapsedMs: now - t0, stepMs: now - stepStart, latent: sample, ...(denoised && { denoised }) });
   }
   return { data: sample, shape: start.shape };
 }

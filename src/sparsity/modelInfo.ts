@@ -10,7 +10,10 @@ import type { Latent } from '../core/types.js';
 import type { FlopsShape } from './flops.js';
 import type { ScheduleModel } from './schedule.js';
 
-export function modelFingerprint(dit: WanDiT): string {
+/** What these functions read of a DiT: a loaded WanDiT, or its manifest alone (the preflight loads no sessions). */
+export type DiTDescription = Pick<WanDiT, 'config' | 'manifest'>;
+
+export function modelFingerprint(dit: DiTDescription): string {
   const h = createHash('sha256');
   for (const stage of Object.keys(dit.manifest.stages).sort()) {
     const e = dit.manifest.stages[stage];
@@ -25,7 +28,7 @@ export function scheduleModelFor(dit: WanDiT, id = basename(dit.modelDir)): Sche
 }
 
 /** FLOPs shape of one model evaluation on a latent of this shape. */
-export function flopsShapeFor(dit: WanDiT, latentShape: Latent['shape']): FlopsShape {
+export function flopsShapeFor(dit: DiTDescription, latentShape: Latent['shape']): FlopsShape {
   const c = dit.config;
   const [, f, h, w] = latentShape;
   const [pt, ph, pw] = c.patchSize;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { TextContext } from '../core/types.js';
 import type { SessionOptions } from '../runtime/session.js';
 import { T5_FILES } from '../models/wan/t5/convert.js';
-import { T5EncoderSession } from '../models/wan/t5/session.js';
+import { loadT5Encoder, readT5Manifest, type T5Encoder } from '../models/wan/t5/session.js';
 import { cleanPrompt } from './clean.js';
 import { TextModelError } from './errors.js';
 import { Tokenizer, type TruncationWarning } from './tokenizer.js';
@@ -45,7 +45,7 @@ export class TextEncoder {
   private readonly cacheSize: number;
   private readonly padToTextLen: boolean;
 
-  constructor(readonly tokenizer: Tokenizer, readonly encoder: T5EncoderSession, options: TextEncoderOptions = {}) {
+  constructor(readonly tokenizer: Tokenizer, readonly encoder: T5Encoder, options: TextEncoderOptions = {}) {
     this.cacheSize = options.cacheSize ?? 64;
     this.padToTextLen = options.padToTextLen ?? false;
     const vocab = tokenizer.model.pieces.length;
@@ -54,11 +54,13 @@ export class TextEncoder {
 
   /** Loads a converted folder: text_encoder.onnx/.weights/.json and tokenizer.json. */
   static async load(modelDir: string, options: TextEncoderOptions = {}): Promise<TextEncoder> {
-    for (const file of [T5_FILES.model, T5_FILES.config, T5_FILES.tokenizer]) {
+    for (const file of [T5_FILES.config, T5_FILES.tokenizer, T5_FILES.model]) {
+      // A layered encoder (issue 17) reads the checkpoint and has no ONNX file.
+      if (file === T5_FILES.model && readT5Manifest(modelDir).storedAs === 'checkpoint') continue;
       if (!existsSync(join(modelDir, file))) throw new TextModelError(`${join(modelDir, file)} is missing; convert the text encoder first (it writes ${T5_FILES.model}, ${T5_FILES.config} and copies ${T5_FILES.tokenizer})`);
     }
     const tokenizer = Tokenizer.fromFile(join(modelDir, T5_FILES.tokenizer));
-    return new TextEncoder(tokenizer, await T5EncoderSession.load(modelDir, options), options);
+    return new TextEncoder(tokenizer, await loadT5Encoder(modelDir, options), options);
   }
 
   get textLen(): number {

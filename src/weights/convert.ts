@@ -1,5 +1,5 @@
 import { endianness } from 'node:os';
-import { WeightDtypeError, WeightFormatError } from './errors.js';
+import { WeightDtypeError, WeightFormatError, WeightKeyError } from './errors.js';
 import type { WeightDtype } from './types.js';
 
 let f16Table: Float32Array | undefined;
@@ -62,4 +62,12 @@ export function toBigInt64(raw: Uint8Array, dtype: WeightDtype, filePath: string
   requireLittleEndianHost(filePath);
   if (raw.byteOffset % 8 === 0) return new BigInt64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
   return new BigInt64Array(raw.slice().buffer);
+}
+
+/** [rows of the tensor, values per row] after checking every requested row exists. */
+export function rowGeometry(shape: readonly number[], rows: readonly number[], filePath: string, key: string): [number, number] {
+  const n = shape[0] ?? 1;
+  const width = shape.slice(1).reduce((a, b) => a * b, 1);
+  for (const r of rows) if (!Number.isInteger(r) || r < 0 || r >= n) throw new WeightKeyError(filePath, `row ${r} of "${key}" is out of range [0, ${n})`);
+  return [n, width];
 }

@@ -10,6 +10,7 @@ import type { RawWeightSource } from './types.js';
 export type { RawWeightSource, TensorInfo, WeightDtype, WeightSource } from './types.js';
 export { WeightDtypeError, WeightFormatError, WeightKeyError, UnsafePickleError } from './errors.js';
 export { openPth } from './pth.js';
+export { readRowsF32 } from './rows.js';
 export { openSafetensors } from './safetensors.js';
 export { openSafetensorsIndex } from './sharded.js';
 export { detectLayout, diffusersToOriginal, originalToDiffusers, type KeyLayout, type KeyNaming, type ModelName } from './keymaps.js';

@@ -1,4 +1,4 @@
-import { toBigInt64, toFloat32 } from './convert.js';
+import { rowGeometry, toBigInt64, toFloat32 } from './convert.js';
 import { WeightFormatError, WeightKeyError } from './errors.js';
 import { unpickleStateDict, type PickledTensor } from './pickle.js';
 import { openForRead } from './fileRead.js';
@@ -106,6 +106,24 @@ class PthFile implements RawWeightSource {
     const t = this.get(key);
     if (t.info.dtype === 'I64') return toFloat32(new Uint8Array(0), 'I64', this.path, key);
     return toFloat32(await this.readRaw(key), t.info.dtype, this.path, key);
+  }
+  async readRowsF32(key: string, rows: readonly number[]): Promise<Float32Array> {
+    const t = this.get(key);
+    if (this.closed) throw new WeightFormatError(this.path, `cannot read "${key}": the weight source is closed`);
+    const [, width] = rowGeometry(t.info.shape, rows, this.path, key);
+    const out = new Float32Array(rows.length * width);
+    if (t.entry.method !== 0 || !t.contiguous || t.info.dtype === 'I64') {
+      const all = await this.readF32(key);
+      rows.forEach((r, i) => out.set(all.subarray(r * width, (r + 1) * width), i * width));
+      return out;
+    }
+    const itemsize = DTYPE_ITEMSIZE[t.info.dtype];
+    const start = (await this.zip.dataOffset(t.entry)) + t.tensor.offset * itemsize;
+    for (const [i, r] of rows.entries()) {
+      const bytes = await this.zip.readRange(start + r * width * itemsize, width * itemsize);
+      out.set(toFloat32(bytes, t.info.dtype, this.path, key), i * width);
+    }
+    return out;
   }
   async readI64(key: string): Promise<BigInt64Array> {
     const t = this.get(key);

@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { toBigInt64, toFloat32 } from './convert.js';
+import { rowGeometry, toBigInt64, toFloat32 } from './convert.js';
 import { WeightFormatError, WeightKeyError } from './errors.js';
 import { openForRead, readExact } from './fileRead.js';
 import { DTYPE_ITEMSIZE, type RawWeightSource, type TensorInfo, type WeightDtype } from './types.js';
@@ -137,6 +137,16 @@ class SafetensorsFile implements RawWeightSource {
     const e = this.entry(key);
     if (e.dtype === 'I64') return toFloat32(new Uint8Array(0), e.dtype, this.path, key);
     return toFloat32(await this.readRaw(key), e.dtype, this.path, key);
+  }
+  async readRowsF32(key: string, rows: readonly number[]): Promise<Float32Array> {
+    const e = this.entry(key);
+    if (this.closed) throw new WeightFormatError(this.path, `cannot read "${key}": the weight source is closed`);
+    if (e.dtype === 'I64') return toFloat32(new Uint8Array(0), e.dtype, this.path, key);
+    const [, width] = rowGeometry(e.shape, rows, this.path, key);
+    const itemsize = DTYPE_ITEMSIZE[e.dtype];
+    const out = new Float32Array(rows.length * width);
+    for (const [i, r] of rows.entries()) out.set(toFloat32(await readExact(this.handle, width * itemsize, e.begin + r * width * itemsize, this.path), e.dtype, this.path, key), i * width);
+    return out;
   }
   async readI64(key: string): Promise<BigInt64Array> {
     const e = this.entry(key);

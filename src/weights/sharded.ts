@@ -1,3 +1,4 @@
+import { readRowsF32 } from './rows.js';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { WeightFormatError, WeightKeyError } from './errors.js';
@@ -28,6 +29,9 @@ export class MergedWeights implements RawWeightSource {
   }
   readF32(key: string): Promise<Float32Array> {
     return this.owner(key).readF32(key);
+  }
+  readRowsF32(key: string, rows: readonly number[]): Promise<Float32Array> {
+    return readRowsF32(this.owner(key), key, rows);
   }
   readI64(key: string): Promise<BigInt64Array> {
     return this.owner(key).readI64(key);

@@ -15,6 +15,11 @@ export interface WeightSource {
   info(key: string): TensorInfo;
   /** Values widened to float32 (exact for F32/F16/BF16); throws WeightDtypeError for I64. */
   readF32(key: string): Promise<Float32Array>;
+  /**
+   * Rows `rows` of a tensor [n, ...] widened to float32, read from the file row by row where the
+   * format allows (an embedding lookup without reading the whole table). Optional: see readRowsF32().
+   */
+  readRowsF32?(key: string, rows: readonly number[]): Promise<Float32Array>;
   close(): Promise<void>;
 }
 

@@ -90,11 +90,12 @@ describe('diffsparse convert/eval/compare (built binary, demo model)', () => {
     expect(learn.code).toBe(0);
     // calibration: dense + 4 cells + solved; selection on seed 2: dense + solved + 2 structured seeds
     expect(JSON.parse(learn.stdout)).toMatchObject({ ok: true, output: learned, runs: 10, provenance: { budget: 0.6 } });
-    // issue 16's honest labels: a structured candidate that wins the selection is recorded as that baseline
     const provenance = (JSON.parse(learn.stdout) as { provenance: { kind: string; method: string } }).provenance;
     expect(provenance.method).toContain('on the selection cases');
-    if (provenance.kind === 'baseline') expect(provenance.method).toMatch(/picked by schedule learning over candidates/);
-    else expect(provenance.kind).toBe('calibrated'); // a solved table of whole blocks (grouping 2x3)
+    // honest labels (issue 16): a structured candidate that won is a baseline; no refinement, so never "learned"
+    expect(['calibrated', 'baseline']).toContain(provenance.kind);
+    if (provenance.kind === 'baseline') expect(provenance.method).toContain('picked by schedule learning over candidates');
+    expect(learn.stderr).toMatch(/^plan: at most \d+ generations/m);
     expect(learn.stderr).toMatch(/^calibrate 4\/4 /m);
     const schedule = JSON.parse(await readFile(learned, 'utf8')) as { sampling: { steps: number }; table: number[][]; flopsRatio: number; fidelity: { latentRelL2: number } };
     expect(schedule.sampling.steps).toBe(3);

@@ -26,7 +26,17 @@ describe('HTML report', () => {
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//i);
     expect((html.match(/<svg /g) ?? []).length).toBe(2);
-    expect((html.match(/src="data:image\/png;base64,/g) ?? []).length).toBe(5); // 1 heatmap + dense + 3 variants
+    expect((html.match(/src="data:image\/png;base64,/g) ?? []).length).toBe(9); // 1 heatmap + dense + 3 variants, and 4 frame strips (issue 19)
+    // issue 19: a settings block per section, frame strips next to dense, n and spread per dimension
+    expect((html.match(/<h2>Settings<\/h2>/g) ?? []).length).toBe(2);
+    expect(html).toMatch(/<dt>size<\/dt><dd>\(pipeline default\)<\/dd>/); // this test renderer writes no sidecar settings
+    expect(html).toMatch(/<dt>frames<\/dt><dd>3[ <]/);
+    expect(html).toMatch(/<dt>machine<\/dt><dd>[^<]+logical CPUs/);
+    expect(html).toMatch(/<dt>diffsparse<\/dt><dd>\d+\.\d+\.\d+<\/dd>/);
+    expect((html.match(/<img class="strip"/g) ?? []).length).toBe(4);
+    expect(html).toContain('<th>videos (n)</th><th>spread (sd)</th>');
+    expect(html).toMatch(/<td>temporal_flickering<\/td><td>[\d.]+<\/td><td>2<\/td>/);
+    expect(cmp.run).toMatchObject({ frames: 3, seeds: [0], prompts: 1, samples: 1 });
     expect(html).toContain('a &lt;b&gt;bold&lt;b&gt; fox &amp; co');
     expect(html).toContain('temporal_flickering');
     expect(JSON.parse(await readFile(path.join(dir, 'report.json'), 'utf8')).compare).toHaveLength(1);
@@ -35,7 +45,7 @@ describe('HTML report', () => {
       const check = await checkReportInChromium(file, { width: 1200, height: 1400 });
       expect(check.consoleErrors).toEqual([]);
       expect(check.svgCount).toBe(2);
-      expect(check.imgCount).toBe(5);
+      expect(check.imgCount).toBe(9);
       expect(check.inkFraction).toBeGreaterThan(0.02);
       expect(check.colours).toBeGreaterThan(20);
       // both methods' series are drawn

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScheduleFormatError, ScheduleLayerCountError, ScheduleLevelError, ScheduleModelMismatchError } from '../../src/sparsity/errors.js';
 import { generationFlops, type FlopsShape } from '../../src/sparsity/flops.js';
 import { loadSchedule, makeSchedule, saveSchedule, scheduleToJson, type Schedule } from '../../src/sparsity/schedule.js';
-import { drawSchedule, levelColour } from '../../src/sparsity/scheduleDraw.js';
+import { drawSchedule, levelColour, scheduleLayout } from '../../src/sparsity/scheduleDraw.js';
 import { resampleSchedule } from '../../src/sparsity/scheduleResample.js';
 
 const shape: FlopsShape = { dim: 64, ffnDim: 128, textLen: 24, textDim: 48, layers: 3, tokens: 72, patchFeatures: 64, headFeatures: 64, freqDim: 32 };
@@ -139,10 +139,19 @@ describe('drawing', () => {
     await drawSchedule(s, file, { cell: { width: 10, height: 10 } });
     const png = PNG.sync.read(await fs.readFile(file));
     const at = (x: number, y: number): number[] => Array.from(png.data.subarray((y * png.width + x) * 4, (y * png.width + x) * 4 + 3));
-    // margin 8: cell (step t, layer l) has its centre at (8 + 10l + 5, 8 + 10t + 5)
-    for (let t = 0; t < 4; t++) for (let l = 0; l < 3; l++) expect(at(8 + 10 * l + 5, 8 + 10 * t + 5)).toEqual(levelColour(s.table[t][l]));
+    const L = scheduleLayout(s, { cell: { width: 10, height: 10 } });
+    expect([png.width, png.height]).toEqual([L.width, L.height]);
+    // cell (step t, layer l) has its centre at (heat.x + 10l + 5, heat.y + 10t + 5)
+    for (let t = 0; t < 4; t++) for (let l = 0; l < 3; l++) expect(at(L.heat.x + 10 * l + 5, L.heat.y + 10 * t + 5)).toEqual(levelColour(s.table[t][l]));
     // legend swatches under the heatmap, one per level in order
-    const ly = 8 + 40 + 8 + 4;
-    s.levels.forEach((v, i) => expect(at(8 + i * 40 + 10, ly)).toEqual(levelColour(v)));
+    L.swatches.forEach((sw, i) => expect(at(sw.x + 10, sw.y + 4)).toEqual(levelColour(s.levels[i])));
+    expect(L.swatches[0].y).toBeGreaterThan(L.heat.y + 40);
+    // the title names the model, steps, solver, provenance and the FLOPs ratio (issue 19)
+    expect(L.titleLines[0]).toBe(`${s.model.id}: 4 steps ${s.sampling.solver}, 3 layers`);
+    expect(L.titleLines[1]).toMatch(new RegExp(`^${s.provenance.kind}.*FLOPs ${(s.flopsRatio * 100).toFixed(1)}% of dense$`));
+    expect(L.titleLines[2]).toMatch(/^method: /);
+    // the title is drawn: dark pixels in its band, none right of the text
+    const dark = (y0: number, y1: number): number => { let n = 0; for (let y = y0; y < y1; y++) for (let x = 0; x < png.width; x++) if (at(x, y)[0] < 128) n++; return n; };
+    expect(dark(10, 24)).toBeGreaterThan(50);
   });
 });

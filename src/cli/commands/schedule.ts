@@ -127,7 +127,7 @@ export function scheduleCommand(ctx: CliContext): Command {
     });
   command
     .command('draw')
-    .description('draw a schedule as a PNG heatmap (steps down, layers across)')
+    .description('draw a schedule as a PNG: title (model, steps, solver, provenance, FLOPs ratio), heatmap with step and layer axes, colour legend')
     .argument('<schedule>', 'schedule JSON file')
     .requiredOption('-o, --output <png>', 'PNG file to write')
     .action(async (file: string, flags: { output: string }) => {

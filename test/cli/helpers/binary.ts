@@ -55,6 +55,8 @@ export interface CliRun {
 }
 
 export interface CliProcessOptions {
+  /** Extra environment variables for the child. */
+  env?: Record<string, string>;
   cwd?: string;
   /** Called with each stderr chunk; lets a test act (e.g. send SIGINT) once something is printed. */
   onStderr?(text: string, child: ReturnType<typeof spawn>): void;
@@ -64,6 +66,7 @@ export function runBinary(args: string[], options: CliProcessOptions = {}): Prom
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/diffsparse.js'), ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env && { env: { ...process.env, ...options.env } }),
   });
   let stdout = '';
   let stderr = '';

@@ -31,6 +31,8 @@ export interface DiTManifest {
   createdAt: string;
   config: WanDiTConfig;
   storageDtype: 'float32' | 'float16';
+  /** Linear layers stored as int8/int4 blocks (MatMulNBits), when converted with --quantize. */
+  quantized?: 'int8' | 'int4';
   tokens: {
     patchSize: [number, number, number];
     patchFeatures: number;

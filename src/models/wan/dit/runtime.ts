@@ -35,6 +35,19 @@ export interface WanDiTLoadOptions {
   rowChunk?: number;
   /** Execution providers of the stage sessions (default ['cpu']; see src/runtime/session.ts). */
   providers?: readonly ExecutionProvider[];
+  /**
+   * Low-memory mode (issue 17, like generate.py's --offload_model): a block's sessions are
+   * created (weights memory-mapped, no prepacked copy) when the block's turn comes and released
+   * when another block's turn comes, so about one block's weights are resident at a time; the
+   * small stages (embeddings, attention, head) stay loaded. Same numbers, slower.
+   */
+  lowMemory?: boolean;
+}
+
+/** A stage that belongs to one block (`block{l}_...`), with its layer; null for the shared stages. */
+function blockOf(stage: string): number | null {
+  const m = /^block(\d+)_/.exec(stage);
+  return m ? Number(m[1]) : null;
 }
 
 export interface TimeEmbedding {
@@ -94,8 +107,10 @@ export class WanDiT {
     const manifest = readDiTManifest(modelDir);
     const sessions = new Map<string, Session>();
     try {
-      for (const [stage, entry] of Object.entries(manifest.stages))
+      for (const [stage, entry] of Object.entries(manifest.stages)) {
+        if (options.lowMemory && blockOf(stage) !== null) continue; // created on the block's turn
         sessions.set(stage, await createSession(join(modelDir, entry.file), { intraOpThreads: options.intraOpThreads, mmapWeights: options.mmapWeights, providers: options.providers }));
+      }
     } catch (e) {
       for (const s of sessions.values()) await s.release();
       throw e;
@@ -108,14 +123,40 @@ export class WanDiT {
     this.sessions.clear();
   }
 
-  private session(stage: string): Session {
+  /** Block sessions created in low-memory mode so far (lets tests and benchmarks see the swaps). */
+  blockLoads = 0;
+  private residentBlock: number | null = null;
+
+  private async session(stage: string): Promise<Session> {
     const s = this.sessions.get(stage);
-    if (!s) throw new DiTModelFolderError(`${this.modelDir}: stage ${stage} is not in the converted folder; convert the checkpoint again`);
-    return s;
+    if (s) return s;
+    const entry = this.manifest.stages[stage];
+    const layer = blockOf(stage);
+    if (!entry || !this.options.lowMemory || layer === null) throw new DiTModelFolderError(`${this.modelDir}: stage ${stage} is not in the converted folder; convert the checkpoint again`);
+    if (this.residentBlock !== null && this.residentBlock !== layer) await this.releaseBlock(this.residentBlock);
+    this.residentBlock = layer;
+    const created = await createSession(join(this.modelDir, entry.file), { intraOpThreads: this.options.intraOpThreads, mmapWeights: true, providers: this.options.providers });
+    this.sessions.set(stage, created);
+    this.blockLoads++;
+    return created;
+  }
+
+  /** Low-memory mode: releases every session of one block. */
+  private async releaseBlock(layer: number): Promise<void> {
+    for (const [stage, s] of [...this.sessions]) {
+      if (blockOf(stage) !== layer) continue;
+      this.sessions.delete(stage);
+      await s.release();
+    }
+  }
+
+  /** Whether blocks are loaded for their turn only. */
+  get lowMemory(): boolean {
+    return this.options.lowMemory === true;
   }
 
   private async run(stage: string, feeds: Record<string, Tensor>): Promise<Record<string, Float32Array>> {
-    const out = await this.session(stage).run(feeds);
+    const out = await (await this.session(stage)).run(feeds);
     const result: Record<string, Float32Array> = {};
     for (const [name, t] of Object.entries(out)) {
       result[name] = t.data as Float32Array;

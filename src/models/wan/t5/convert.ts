@@ -7,7 +7,7 @@
  * safetensors (names mapped). Tensors are read, converted and written one at a time.
  */
 import { copyFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { openWeights, type WeightSource } from '../../../weights/index.js';
 import { inferT5Config, t5Keys, UMT5_XXL, type T5EncoderConfig } from './config.js';
 import { buildT5EncoderGraph } from './graph.js';
@@ -20,9 +20,12 @@ export interface T5ModelManifest {
   format: 'diffsparse-umt5-encoder';
   version: 1;
   config: T5EncoderConfig;
-  storedAs: StoredDtype;
+  /** 'checkpoint': no ONNX file; the encoder runs layer by layer from `layered.checkpoint` (layered.ts). */
+  storedAs: StoredDtype | 'checkpoint';
   inputs: { ids: string; mask: string };
   output: string;
+  /** The checkpoint a layered encoder reads its weights from (absolute, or relative to the folder). */
+  layered?: { checkpoint: string };
 }
 
 export interface ConvertT5Options {
@@ -35,7 +38,15 @@ export interface ConvertT5Options {
   tokenizerPath?: string;
   /** Called after each tensor is written (progress). */
   onTensor?: (key: string, bytesWritten: number) => void;
+  /**
+   * Write no ONNX copy: the encoder runs layer by layer from the checkpoint itself (a few GB
+   * for umT5-XXL instead of 23). Default: layered when the float32 weights would exceed 8 GB.
+   */
+  layered?: boolean;
 }
+
+/** Float32 bytes above which a text encoder is run layer by layer unless asked otherwise. */
+export const LAYERED_T5_BYTES = 8 * 1024 ** 3;
 
 export async function convertT5Encoder(source: WeightSource, outDir: string, options: ConvertT5Options = {}): Promise<T5ModelManifest> {
   const index = t5KeyIndex(source);
@@ -45,6 +56,12 @@ export async function convertT5Encoder(source: WeightSource, outDir: string, opt
   }, { textLen: options.textLen ?? UMT5_XXL.textLen, numHeads: options.numHeads });
   const storeAs = options.storeAs ?? 'float32';
   mkdirSync(outDir, { recursive: true });
+  const float32Bytes = 4 * [...index.values()].reduce((sum, k) => sum + source.info(k).shape.reduce((a, b) => a * b, 1), 0);
+  if (options.layered ?? float32Bytes > LAYERED_T5_BYTES) {
+    const manifest: T5ModelManifest = { format: 'diffsparse-umt5-encoder', version: 1, config: cfg, storedAs: 'checkpoint', inputs: { ids: 'ids', mask: 'mask' }, output: 'context', layered: { checkpoint: resolve(source.path) } };
+    writeManifest(outDir, manifest, options.tokenizerPath);
+    return manifest;
+  }
   const writer = new StreamingWeightWriter(join(outDir, T5_FILES.model));
   try {
     const g = await buildT5EncoderGraph(cfg, async (graph, key, kind) => {
@@ -61,15 +78,19 @@ export async function convertT5Encoder(source: WeightSource, outDir: string, opt
     throw e;
   }
   const manifest: T5ModelManifest = { format: 'diffsparse-umt5-encoder', version: 1, config: cfg, storedAs: storeAs, inputs: { ids: 'ids', mask: 'mask' }, output: 'context' };
+  writeManifest(outDir, manifest, options.tokenizerPath);
+  return manifest;
+}
+
+function writeManifest(outDir: string, manifest: T5ModelManifest, tokenizerPath?: string): void {
   const configPath = join(outDir, T5_FILES.config);
   writeFileSync(`${configPath}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
   renameSync(`${configPath}.tmp`, configPath);
-  if (options.tokenizerPath) {
+  if (tokenizerPath) {
     const tokPath = join(outDir, T5_FILES.tokenizer);
-    copyFileSync(options.tokenizerPath, `${tokPath}.tmp`);
+    copyFileSync(tokenizerPath, `${tokPath}.tmp`);
     renameSync(`${tokPath}.tmp`, tokPath);
   }
-  return manifest;
 }
 
 /** Opens the checkpoint at `weightsPath` (file, shard folder or index) and converts it. */

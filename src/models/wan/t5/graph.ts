@@ -37,32 +37,16 @@ export async function buildT5EncoderGraph(cfg: T5EncoderConfig, load: T5WeightLo
   const mask = g.input(T5_INPUTS.mask, 'int64', ['batch', 'tokens']);
 
   const buckets = bucketMatrix(g, ids, cfg);
-  // [B, 1, 1, L]: true where the key is padding.
-  const paddedKey = g.unsqueeze(g.op1('Equal', [mask, g.constInt64([0], [])]), [1, 2]);
-  const minValue = g.constFloat([F32_MIN], []);
+  const { paddedKey, minValue } = paddingBias(g, mask);
 
   let x = g.gather(await load(g, t5Keys.embedding, 'plain'), ids, 0);
   for (let i = 0; i < cfg.numLayers; i++) {
     const keys = t5Keys.block(i);
-    // [L, L, H] → [1, H, L, L]
-    const posBias = g.unsqueeze(g.transpose(g.gather(await load(g, keys.posEmbedding, 'plain'), buckets, 0), [2, 0, 1]), [0]);
-    const attnBias = g.op1('Where', [paddedKey, minValue, posBias]);
-
-    const h = g.rmsNorm(x, await load(g, keys.norm1, 'plain'), cfg.eps);
-    const q = g.linear(h, await load(g, keys.q, 'linear'));
-    const k = g.linear(h, await load(g, keys.k, 'linear'));
-    const v = g.linear(h, await load(g, keys.v, 'linear'));
-    const attn = g.op1('MultiHeadAttention', [q, k, v, null, null, attnBias], { num_heads: cfg.numHeads, scale: floatAttr(1) }, 'com.microsoft');
-    x = g.add(x, g.linear(attn, await load(g, keys.o, 'linear')));
-
-    const h2 = g.rmsNorm(x, await load(g, keys.norm2, 'plain'), cfg.eps);
-    const gate = g.gelu(g.linear(h2, await load(g, keys.gate, 'linear')), 'tanh');
-    const up = g.linear(h2, await load(g, keys.fc1, 'linear'));
-    x = g.add(x, g.linear(g.mul(up, gate), await load(g, keys.fc2, 'linear')));
-
+    const layer = await t5Layer(g, cfg, x, buckets, paddedKey, minValue, (key, kind) => load(g, keys[key], kind));
+    x = layer.x;
     if (options.debugOutputs) {
       g.output(x, `hidden_after_block${i}`, 'float32', ['batch', 'tokens', cfg.dim]);
-      g.output(posBias, `pos_bias_block${i}`, 'float32', [1, cfg.numHeads, 'tokens', 'tokens']);
+      g.output(layer.posBias, `pos_bias_block${i}`, 'float32', [1, cfg.numHeads, 'tokens', 'tokens']);
     }
   }
   const out = g.rmsNorm(x, await load(g, t5Keys.finalNorm, 'plain'), cfg.eps);
@@ -70,8 +54,38 @@ export async function buildT5EncoderGraph(cfg: T5EncoderConfig, load: T5WeightLo
   return g;
 }
 
+export type T5LayerWeight = keyof ReturnType<typeof t5Keys.block>;
+
+/**
+ * One encoder layer (the same ops whether the whole encoder is one graph or each layer runs
+ * alone, see layered.ts): position bias, self-attention, gated FFN, both pre-normed residuals.
+ */
+export async function t5Layer(g: GraphBuilder, cfg: T5EncoderConfig, x: Value, buckets: Value, paddedKey: Value, minValue: Value, load: (key: T5LayerWeight, kind: T5WeightKind) => Promise<Value>): Promise<{ x: Value; posBias: Value }> {
+  // [L, L, H] → [1, H, L, L]
+  const posBias = g.unsqueeze(g.transpose(g.gather(await load('posEmbedding', 'plain'), buckets, 0), [2, 0, 1]), [0]);
+  const attnBias = g.op1('Where', [paddedKey, minValue, posBias]);
+
+  const h = g.rmsNorm(x, await load('norm1', 'plain'), cfg.eps);
+  const q = g.linear(h, await load('q', 'linear'));
+  const k = g.linear(h, await load('k', 'linear'));
+  const v = g.linear(h, await load('v', 'linear'));
+  const attn = g.op1('MultiHeadAttention', [q, k, v, null, null, attnBias], { num_heads: cfg.numHeads, scale: floatAttr(1) }, 'com.microsoft');
+  x = g.add(x, g.linear(attn, await load('o', 'linear')));
+
+  const h2 = g.rmsNorm(x, await load('norm2', 'plain'), cfg.eps);
+  const gate = g.gelu(g.linear(h2, await load('gate', 'linear')), 'tanh');
+  const up = g.linear(h2, await load('fc1', 'linear'));
+  x = g.add(x, g.linear(g.mul(up, gate), await load('fc2', 'linear')));
+  return { x, posBias };
+}
+
+/** [B, 1, 1, L] true where the key is padding, and the value padded keys get. */
+export function paddingBias(g: GraphBuilder, mask: Value): { paddedKey: Value; minValue: Value } {
+  return { paddedKey: g.unsqueeze(g.op1('Equal', [mask, g.constInt64([0], [])]), [1, 2]), minValue: g.constFloat([F32_MIN], []) };
+}
+
 /** [L, L] int64 bucket of (key − query), computed from the sequence length alone. */
-function bucketMatrix(g: GraphBuilder, ids: Value, cfg: T5EncoderConfig): Value {
+export function bucketMatrix(g: GraphBuilder, ids: Value, cfg: T5EncoderConfig): Value {
   const length = g.gather(g.shape(ids), g.constInt64([1], []), 0);
   const positions = g.op1('Range', [g.constInt64([0], []), length, g.constInt64([1], [])]);
   const rel = g.sub(g.unsqueeze(positions, [0]), g.unsqueeze(positions, [1]));

@@ -3,6 +3,7 @@
  * linear layers from PyTorch's [out, in] layout, non-affine LayerNorm, modulation slices.
  */
 import type { GraphBuilder, Value } from '../../../../onnx/builder.js';
+import { matMulNBits, quantizeNBits } from '../../../../onnx/quantize.js';
 
 /** Where a stage builder gets its float32 tensors, by original Wan checkpoint key. */
 export interface StageWeights {
@@ -12,6 +13,11 @@ export interface StageWeights {
 export interface StageBuildOptions {
   /** Storage dtype of the large matrices on disk; compute is float32 either way. */
   storeAs?: 'float32' | 'float16';
+  /**
+   * Weight-only quantization of the Linear layers whose input width is a multiple of 32
+   * (issue 17): com.microsoft MatMulNBits with int8 (or int4) blocks of 32, int8 compute.
+   */
+  quantize?: 'int8' | 'int4';
 }
 
 /** Transposes a row-major [rows, cols] matrix. */
@@ -28,6 +34,10 @@ export function transpose2d(src: Float32Array, rows: number, cols: number): Floa
 export function torchLinear(g: GraphBuilder, x: Value, w: StageWeights, prefix: string, inDim: number, outDim: number, options: StageBuildOptions): Value {
   const weight = w.get(`${prefix}.weight`);
   if (weight.length !== inDim * outDim) throw new Error(`${prefix}.weight has ${weight.length} values, expected [${outDim}, ${inDim}]`);
+  if (options.quantize && inDim % 32 === 0) {
+    const bias = g.weight(`${prefix}.bias`, [outDim], w.get(`${prefix}.bias`));
+    return matMulNBits(g, x, prefix, quantizeNBits(weight, outDim, inDim, options.quantize === 'int8' ? 8 : 4), { bias });
+  }
   const wT = g.weight(`${prefix}.weight_t`, [inDim, outDim], transpose2d(weight, outDim, inDim), { storeAs: options.storeAs });
   const bias = g.weight(`${prefix}.bias`, [outDim], w.get(`${prefix}.bias`));
   return g.linear(x, wT, bias);

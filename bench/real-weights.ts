@@ -1,0 +1,178 @@
+/**
+ * Issue 17: real-dimension memory and time with random weights in the release layouts.
+ *
+ *   npm run bench -- real-weights --part t5   [--tokens 512] [--layers 24]
+ *   npm run bench -- real-weights --part dit13 [--frames 5] [--layers 2]
+ *   npm run bench -- real-weights --part dit14 [--frames 1] [--layers 1]
+ *   npm run bench -- real-weights --part all --small          (CI size: tiny widths)
+ *
+ * Parts:
+ *   t5     writes `models_t5_umt5-xxl-enc-bf16.pth` (umT5-XXL: vocab 256,384, dim 4,096, 64 heads,
+ *          FFN 10,240; 11.4 GB at 24 layers) and encodes one prompt of --tokens random ids with the
+ *          layered encoder (weights read from the .pth per layer; embedding rows read from the file).
+ *   dit13  writes the 1.3B DiT (dim 1,536, 12 heads, FFN 8,960) as bf16 safetensors shards with an
+ *          index (--layers blocks, same shapes as the release's 30), converts it to float32 and to
+ *          int8 (MatMulNBits), and times one block at 832×480 × --frames frames, float32 vs int8.
+ *   dit14  writes the 14B DiT (dim 5,120, 40 heads, FFN 13,824) the same way and runs one block
+ *          in low-memory mode (the block's sessions created for its turn and released).
+ * Every measurement runs in its own child process, so the peak RSS (maxRSS) printed is its own.
+ * Files go under --dir (default a temporary folder), deleted at the end unless --keep.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UMT5_XXL, type T5EncoderConfig } from '../src/models/wan/t5/config.js';
+import { ditKeyShapes } from '../src/models/wan/dit/keys.js';
+import { WAN_DIT_DEFAULTS, type WanDiTConfig } from '../src/models/wan/dit/config.js';
+import { t5Tensors, writePth, writeShardedSafetensors, type TensorSpec } from './release-writers.js';
+
+const argv = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const num = (name: string, fallback: number): number => (flag(name) === undefined ? fallback : Number(flag(name)));
+const has = (name: string): boolean => argv.includes(`--${name}`);
+const GB = 1024 ** 3;
+const self = fileURLToPath(import.meta.url);
+
+interface Measured {
+  what: string;
+  seconds: number;
+  maxRssGB: number;
+  [k: string]: unknown;
+}
+
+function child(args: string[]): Measured {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--measure', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`measurement ${args.join(' ')} failed: ${r.stderr.slice(-2000)}`);
+  const line = r.stdout.trim().split('\n').pop()!;
+  return JSON.parse(line) as Measured;
+}
+
+const rssGB = (): number => process.resourceUsage().maxRSS / 1024 / 1024;
+
+function ditCheckpoint(dir: string, c: WanDiTConfig): number {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({
+    _class_name: 'WanModel', dim: c.dim, eps: c.eps, ffn_dim: c.ffnDim, freq_dim: c.freqDim, in_dim: c.inDim, model_type: 't2v',
+    num_heads: c.numHeads, num_layers: c.numLayers, out_dim: c.outDim, text_len: c.textLen,
+  }));
+  const tensors: TensorSpec[] = [...ditKeyShapes(c)].map(([name, shape]) => ({ name, shape, std: 1 / Math.sqrt(shape[shape.length - 1] ?? 1), ...(/norm|modulation/.test(name) && shape.length === 1 && { ones: true }) }));
+  return writeShardedSafetensors(dir, tensors, 'BF16', 2 * GB);
+}
+
+// ---------------------------------------------------------------- measurements (child processes)
+
+async function measureT5(pth: string, cfgJson: string, tokens: number): Promise<Measured> {
+  const { openWeights } = await import('../src/weights/index.js');
+  const { LayeredT5Encoder } = await import('../src/models/wan/t5/layered.js');
+  const cfg = JSON.parse(cfgJson) as T5EncoderConfig;
+  const t0 = performance.now();
+  const source = await openWeights(pth);
+  const enc = await LayeredT5Encoder.open(source, cfg, { ownsSource: true });
+  const ids = BigInt64Array.from({ length: tokens }, (_, i) => BigInt(3 + ((i * 7919) % (cfg.vocab - 3))));
+  const mask = new BigInt64Array(tokens).fill(1n);
+  const t1 = performance.now();
+  const out = await enc.run(ids, mask, 1);
+  const t2 = performance.now();
+  let finite = 0;
+  for (const v of out) if (Number.isFinite(v)) finite++;
+  await enc.session.release();
+  return { what: `umT5 layered encode, ${tokens} tokens, ${cfg.numLayers} layers`, seconds: (t2 - t1) / 1000, openSeconds: (t1 - t0) / 1000, maxRssGB: rssGB(), largestLayerGB: enc.lastRun.largestLayerBytes / GB, finite: finite === out.length };
+}
+
+async function measureBlock(modelDir: string, frames: number, lowMemory: boolean): Promise<Measured> {
+  const { WanDiT } = await import('../src/models/wan/dit/runtime.js');
+  const { ropeTables } = await import('../src/models/wan/dit/rope.js');
+  const t0 = performance.now();
+  const dit = await WanDiT.load(modelDir, { lowMemory, mmapWeights: true });
+  const c = dit.config;
+  const grid = { frames: (frames - 1) / 4 + 1, height: 480 / 16, width: 832 / 16 };
+  const n = grid.frames * grid.height * grid.width;
+  const rand = (len: number): Float32Array => Float32Array.from({ length: len }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+  const x = rand(n * c.dim);
+  const e0 = rand(6 * c.dim);
+  const context = { data: rand(c.textLen * c.textDim), shape: [c.textLen, c.textDim] as [number, number] };
+  const text = await dit.prepareText(context);
+  const rope = dit.ropeTables({ frames: grid.frames, rows: grid.height, cols: grid.width });
+  const t1 = performance.now();
+  await dit.block(0, x, e0, rope, text.kv[0]!);
+  const t2 = performance.now();
+  await dit.release();
+  return { what: `one block, ${n} tokens (832x480x${frames}), ${lowMemory ? 'low-memory' : 'standard'}`, seconds: (t2 - t1) / 1000, loadSeconds: (t1 - t0) / 1000, maxRssGB: rssGB(), tokens: n, blockLoads: dit.blockLoads };
+}
+
+// ---------------------------------------------------------------- driver
+
+async function main(): Promise<void> {
+  if (has('measure')) {
+    const kind = argv[argv.indexOf('--measure') + 1];
+    const rest = argv.slice(argv.indexOf('--measure') + 2);
+    const r = kind === 't5' ? await measureT5(rest[0]!, rest[1]!, Number(rest[2])) : await measureBlock(rest[0]!, Number(rest[1]), rest[2] === 'low');
+    console.log(JSON.stringify(r));
+    return;
+  }
+  const part = flag('part') ?? 'all';
+  const small = has('small');
+  const dir = flag('dir') ?? mkdtempSync(join(tmpdir(), 'ds-real-'));
+  mkdirSync(dir, { recursive: true });
+  const results: Measured[] = [];
+  const say = (m: string): void => console.error(`[real-weights] ${m}`);
+  try {
+    if (part === 't5' || part === 'all') {
+      const cfg: T5EncoderConfig = small ? { ...UMT5_XXL, vocab: 1000, dim: 64, dimAttn: 64, dimFfn: 160, numHeads: 4, numLayers: 2 } : { ...UMT5_XXL, numLayers: num('layers', UMT5_XXL.numLayers) };
+      const pth = join(dir, 'models_t5_umt5-xxl-enc-bf16.pth');
+      let t = performance.now();
+      const bytes = writePth(pth, t5Tensors(cfg));
+      say(`wrote ${pth}: ${(bytes / GB).toFixed(2)} GB in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+      const m = child(['t5', pth, JSON.stringify(cfg), String(num('tokens', small ? 32 : 512))]);
+      results.push({ ...m, fileGB: bytes / GB });
+      say(JSON.stringify(m));
+      rmSync(pth, { force: true });
+      t = performance.now();
+    }
+    const ditParts: [string, WanDiTConfig, number][] = [];
+    const wan = (dim: number, ffnDim: number, numHeads: number, numLayers: number): WanDiTConfig => ({ ...WAN_DIT_DEFAULTS, modelType: 't2v', dim, ffnDim, numHeads, numLayers });
+    if (part === 'dit13' || part === 'all') ditParts.push(['1.3B', small ? wan(128, 256, 2, 2) : wan(1536, 8960, 12, num('layers', 2)), num('frames', 5)]);
+    if (part === 'dit14' || part === 'all') ditParts.push(['14B', small ? wan(160, 320, 2, 1) : wan(5120, 13824, 40, num('layers', 1)), num('frames', 1)]);
+    for (const [label, cfg, frames] of ditParts) {
+      const ckpt = join(dir, `dit-${label}`);
+      let t = performance.now();
+      const bytes = ditCheckpoint(ckpt, cfg);
+      say(`wrote ${label} checkpoint (${cfg.numLayers} of the release's blocks): ${(bytes / GB).toFixed(2)} GB in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+      const { convertCheckpoint } = await import('../src/convert/dit.js');
+      const f32 = join(dir, `conv-${label}-f32`);
+      t = performance.now();
+      await convertCheckpoint(ckpt, f32, {});
+      say(`converted ${label} to float32 in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+      const int8 = join(dir, `conv-${label}-int8`);
+      if (label === '1.3B') {
+        t = performance.now();
+        await convertCheckpoint(ckpt, int8, { quantize: 'int8' });
+        say(`converted ${label} to int8 in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+      }
+      rmSync(ckpt, { recursive: true, force: true }); // the converted folders are enough now
+      if (label === '1.3B') {
+        const a = child(['block', f32, String(frames), 'std']);
+        const b = child(['block', int8, String(frames), 'std']);
+        results.push({ ...a, what: `${label} ${a.what}, float32` }, { ...b, what: `${label} ${b.what}, int8`, speedup: a.seconds / b.seconds });
+        say(JSON.stringify(a));
+        say(JSON.stringify(b));
+        rmSync(int8, { recursive: true, force: true });
+      } else {
+        const m = child(['block', f32, String(frames), 'low']);
+        results.push({ ...m, what: `${label} ${m.what}` });
+        say(JSON.stringify(m));
+      }
+      rmSync(f32, { recursive: true, force: true });
+    }
+  } finally {
+    if (!has('keep')) rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(JSON.stringify({ part, small, results }, null, 2));
+}
+
+await main();

@@ -1,0 +1,48 @@
+/** Issue 17: `generate --dry-run` and `info` print memory and time estimates; nothing is rendered. */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, REPO_ROOT, runBinary } from './helpers/binary.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'ds-estimate-'));
+beforeAll(ensureBuilt, 300_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const env = { DIFFSPARSE_CACHE_DIR: dir };
+
+describe('estimates before work', () => {
+  it('generate --dry-run checks the budget and prints size, frames, steps, memory and time', async () => {
+    const out = path.join(dir, 'fox.mp4');
+    const r = await runBinary(['generate', 'a fox', '--dry-run', '--budget', '0.5', '--steps', '20', '-o', out], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/64x64, 9 frames \(48 tokens\), 20 steps × 2 branches/);
+    expect(r.stdout).toMatch(/memory: .* standard .* low-memory mode/);
+    expect(r.stdout).toMatch(/estimated total: .* dense, .* with --budget 0\.5/);
+    expect(r.stdout).toMatch(/dry run: nothing was loaded or rendered/);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(path.join(dir, 'matmul-speed.json'))).toBe(true);
+  });
+
+  it('--dry-run --json gives the estimate as data', async () => {
+    const r = await runBinary(['generate', 'a fox', '--dry-run', '--json', '--size', '832x480', '--frames', '81', '--steps', '50'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { dryRun: boolean; estimate: { tokens: number; seconds: { totalDense: number } } };
+    expect(j.dryRun).toBe(true);
+    expect(j.estimate.tokens).toBe(32760);
+    expect(j.estimate.seconds.totalDense).toBeGreaterThan(0);
+  });
+
+  it('--budget on a model without schedules fails in the dry run already, naming the choices', async () => {
+    const r = await runBinary(['generate', 'a fox', '--dry-run', '--budget', '0.5', '--pipeline', path.join(REPO_ROOT, 'samples/demo-model/model')], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--method step-skip/);
+    expect(r.stderr).toMatch(/schedule learn/);
+  });
+
+  it('info on a model folder adds memory and time at the defaults', async () => {
+    const r = await runBinary(['info', path.join(REPO_ROOT, 'samples/demo-model/model')], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/at the defaults \(64x64, 9 frames, 20 steps\)/);
+    expect(r.stdout).toMatch(/estimated total/);
+  });
+});
