@@ -5,7 +5,9 @@
  * The probe is a (1024 × 1536)·(1536 × 1536) MatMul, the shape of a Wan-1.3B projection on a
  * 1024-token chunk: about 40 ms a run on a 2-core AVX2 CPU. The best of a few runs is kept.
  * The cache lives in `$DIFFSPARSE_CACHE_DIR` (default `~/.cache/diffsparse`), keyed by CPU
- * model, core count and thread count; a cache that cannot be written is ignored.
+ * model, core count and thread count; a cache that cannot be written is ignored. A probe run
+ * while the machine was busy is kept: delete the file to measure again, or set
+ * `DIFFSPARSE_GFLOPS` to use a fixed speed.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
@@ -18,8 +20,8 @@ export interface MatmulSpeed {
   gflops: number;
   threads: number;
   cpu: string;
-  /** 'measured' just now, 'cached' from an earlier measurement. */
-  source: 'measured' | 'cached';
+  /** 'measured' just now, 'cached' from an earlier measurement, 'env' from DIFFSPARSE_GFLOPS. */
+  source: 'measured' | 'cached' | 'env';
   measuredAt: string;
 }
 
@@ -71,6 +73,9 @@ export async function measureMatmulSpeed(threads = 2, repeats = 4): Promise<Matm
 
 /** The cached speed for this machine and thread count, measuring (and caching) it the first time. */
 export async function matmulSpeed(threads = 2, options: { refresh?: boolean } = {}): Promise<MatmulSpeed> {
+  // A fixed speed (reproducible estimates, or a machine whose probe ran while it was busy).
+  const fixed = Number(process.env.DIFFSPARSE_GFLOPS);
+  if (fixed > 0) return { gflops: fixed, threads, cpu: cpus()[0]?.model ?? 'unknown cpu', source: 'env', measuredAt: new Date().toISOString() };
   const key = machineKey(threads);
   const cache = readCache();
   const hit = cache[key];

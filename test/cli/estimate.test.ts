@@ -46,3 +46,9 @@ describe('estimates before work', () => {
     expect(r.stdout).toMatch(/estimated total/);
   });
 });
+
+it('DIFFSPARSE_GFLOPS fixes the speed the estimate uses', async () => {
+  const r = await runBinary(['generate', 'a fox', '--dry-run'], { env: { ...env, DIFFSPARSE_GFLOPS: '123' } });
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/estimated time at 123 GFLOP\/s/);
+});

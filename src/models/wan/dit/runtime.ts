@@ -135,7 +135,8 @@ export class WanDiT {
     if (!entry || !this.options.lowMemory || layer === null) throw new DiTModelFolderError(`${this.modelDir}: stage ${stage} is not in the converted folder; convert the checkpoint again`);
     if (this.residentBlock !== null && this.residentBlock !== layer) await this.releaseBlock(this.residentBlock);
     this.residentBlock = layer;
-    const created = await createSession(join(this.modelDir, entry.file), { intraOpThreads: this.options.intraOpThreads, mmapWeights: true, providers: this.options.providers });
+    // Float weights stay mmapped (no prepacked copy); MatMulNBits needs its prepacking for the int8 kernels.
+    const created = await createSession(join(this.modelDir, entry.file), { intraOpThreads: this.options.intraOpThreads, mmapWeights: !this.manifest.quantized, providers: this.options.providers });
     this.sessions.set(stage, created);
     this.blockLoads++;
     return created;
