@@ -12,6 +12,11 @@ describe('baseline variants for compare', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'diffsparse-baseline-'));
     for (const method of BASELINE_METHODS) {
       const file = path.join(dir, `${method}.json`);
+      // a forecasting method (TaylorSeer-like) cannot be a schedule file: compare runs it as a budget variant
+      if (method === 'taylorseer') {
+        await expect(writeBaselineVariant({ method, budget: 0.6, problem: { steps: 10, shape }, file, model: { id: 'tiny', layers: 4, dim: 64, heads: 4 }, sampling: { steps: 10, solver: 'unipc', shift: 3 }, tokenGrid: { frames: 2, height: 6, width: 10 } })).rejects.toThrow(/budget variant/);
+        continue;
+      }
       const v = await writeBaselineVariant({
         method, budget: 0.6, problem: { steps: 10, shape }, file,
         model: { id: 'tiny', layers: 4, dim: 64, heads: 4 }, sampling: { steps: 10, solver: 'unipc', shift: 3 },
