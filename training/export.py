@@ -8,12 +8,17 @@ samples/demo-model/checkpoint/
   models_t5_umt5-xxl-enc-bf16.pth      torch.save(T5Encoder.state_dict()) in bfloat16
   t5_config.json                       constructor args + text_len + tokenizer ids
   google/umt5-xxl/tokenizer.json       umT5-format (Unigram) tokenizer, release folder layout
+  diffsparse.json                      pipeline name, defaults and trained sizes (`diffsparse convert` copies them)
+
+--dit PATH exports another DiT state dict than <out>/dit.pt (e.g. out-v2/dit_v2c.pt), without touching <out>/.
 """
+import argparse
 import json
 import os
 import torch
 
 from common import CKPT, OUT, dit_config_for, T5_CONFIG, TEXT_LEN, VAE_CONFIG, NEGATIVE_PROMPT, save_json
+from dataset import FRAMES, GEOMETRY, SIZE
 from safetensors_np import write_safetensors
 from text_encoder import EOS, PAD, UNK, Tokenizer, build_tokenizer_json, make_encoder
 from wan_modules.dit import WanModel
@@ -31,10 +36,36 @@ def torch_save(obj, path):
     os.rmdir(tmpdir)
 
 
+# the pipeline each geometry ships as: v2 is the default built-in pipeline, tiny the fast one for tests
+PIPELINE_NAMES = {'tiny': 'wan-demo-tiny', 'v2': 'wan-demo'}
+DESCRIPTIONS = {
+    'tiny': 'Built-in demo, tiny and fast (64x64, 9 frames): a small Wan2.1-architecture model trained on procedural '
+            'shape videos (see model_card.md)',
+    'v2': 'Built-in demo (default; 128x128, 17 frames): a small Wan2.1-architecture model trained on procedural shape '
+          'videos (see model_card.md)',
+}
+
+
+def diffsparse_json():
+    """What `diffsparse convert` copies into the converted pipeline.json: name, defaults, trained sizes."""
+    return {
+        'name': PIPELINE_NAMES[GEOMETRY],
+        'description': DESCRIPTIONS[GEOMETRY],
+        'defaults': {'width': SIZE, 'height': SIZE, 'frames': FRAMES, 'steps': 20, 'shift': 5, 'guidance': 5,
+                     'solver': 'unipc', 'fps': 8},
+        'trained': {'sizes': [f'{SIZE}x{SIZE}'], 'frames': [FRAMES],
+                    'source': f'model_card.md: procedural shape clips, {FRAMES} frames of {SIZE}x{SIZE}'},
+    }
+
+
 def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--dit', default=f'{OUT}/dit.pt', help='DiT state dict to export (default <out>/dit.pt)')
+    args = ap.parse_args()
     os.makedirs(os.path.join(CKPT, 'google', 'umt5-xxl'), exist_ok=True)
     # DiT: load through the module so the key set is exactly WanModel.state_dict()
-    state = torch.load(f'{OUT}/dit.pt')
+    state = torch.load(args.dit, map_location='cpu')
+    print('DiT', args.dit)
     dit_config = dit_config_for(state)
     dit = WanModel(**dit_config)
     dit.load_state_dict(state, strict=True)
@@ -66,6 +97,7 @@ def main():
         json.dump(build_tokenizer_json(), f, ensure_ascii=False, indent=1)
     os.replace(os.path.join(CKPT, 'google', 'umt5-xxl', 'tokenizer.json.tmp'),
                os.path.join(CKPT, 'google', 'umt5-xxl', 'tokenizer.json'))
+    save_json(os.path.join(CKPT, 'diffsparse.json'), diffsparse_json())
     for root, _, files in os.walk(CKPT):
         for fn in sorted(files):
             p = os.path.join(root, fn)
