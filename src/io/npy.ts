@@ -1,7 +1,8 @@
 /**
  * NumPy `.npy` (format 1.0/2.0) reader and writer for little-endian, C-order arrays.
  * Used for fixtures, initial-noise inputs and saved latents, so runs can be compared
- * with other implementations.
+ * with other implementations. `readNpyF32` also reads float16 (`<f2`), widened exactly to
+ * float32 (the demo model v2's reference video is stored that way to stay small).
  */
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 
@@ -28,6 +29,10 @@ export class NpyFormatError extends Error {
 }
 
 export function parseNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
+  return parse(bytes, source, false);
+}
+
+function parse(bytes: Uint8Array, source: string, allowHalf: boolean): NpyArray {
   const magic = String.fromCharCode(...bytes.subarray(0, 6));
   if (magic !== MAGIC || bytes.byteLength < 12) throw new NpyFormatError(`${source}: not a .npy file (bad magic)`);
   const major = bytes[6];
@@ -43,12 +48,18 @@ export function parseNpy(bytes: Uint8Array, source = '<buffer>'): NpyArray {
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || !fortran || shapeText === undefined) throw new NpyFormatError(`${source}: unreadable .npy header: ${JSON.stringify(header.slice(0, 200))}`);
   if (fortran === 'True') throw new NpyFormatError(`${source}: Fortran-order arrays are not supported`);
-  const dtype = Object.hasOwn(DESCR_TO_DTYPE, descr) ? DESCR_TO_DTYPE[descr] : undefined;
+  const half = allowHalf && descr === '<f2';
+  const dtype = half ? 'float32' : Object.hasOwn(DESCR_TO_DTYPE, descr) ? DESCR_TO_DTYPE[descr] : undefined;
   if (!dtype) throw new NpyFormatError(`${source}: unsupported dtype ${JSON.stringify(descr.slice(0, 20))} (float32 '<f4', float64, int64, int32 or uint8 are read)`);
   const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new NpyFormatError(`${source}: .npy shape (${shapeText.slice(0, 100)}) must be non-negative integers`);
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = headerStart + headerLen;
+  if (half) {
+    const body = Uint8Array.prototype.slice.call(bytes, offset, offset + count * 2);
+    if (body.byteLength !== count * 2) throw new NpyFormatError(`${source}: truncated data`);
+    return { dtype, shape, data: f16ToF32(new Uint16Array(body.buffer)) };
+  }
   // Copy (Buffer#slice would be a view into Node's pool) so the typed array is aligned and owns its memory.
   const body = Uint8Array.prototype.slice.call(bytes, offset, offset + count * bytesPerElement(dtype));
   if (body.byteLength !== count * bytesPerElement(dtype)) throw new NpyFormatError(`${source}: truncated data`);
@@ -59,9 +70,9 @@ export function readNpy(path: string): NpyArray {
   return parseNpy(readFileSync(path), path);
 }
 
-/** Reads a float32 array; float64 input is narrowed (fixtures store a few helpers in f64). */
+/** Reads a float32 array; float64 input is narrowed (fixtures store a few helpers in f64), float16 widened. */
 export function readNpyF32(path: string): { shape: number[]; data: Float32Array } {
-  const a = readNpy(path);
+  const a = parse(readFileSync(path), path, true);
   if (a.data instanceof Float32Array) return { shape: a.shape, data: a.data };
   if (a.data instanceof Float64Array) return { shape: a.shape, data: Float32Array.from(a.data) };
   throw new NpyFormatError(`${path}: expected a float array, found ${a.dtype}`);
@@ -85,6 +96,21 @@ export function writeNpy(path: string, array: NpyArray): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, encodeNpy(array));
   renameSync(tmp, path);
+}
+
+/** float16 bits -> float32, exact (subnormals, infinities and NaN included). */
+function f16ToF32(src: Uint16Array): Float32Array {
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const h = src[i];
+    const sign = h & 0x8000 ? -1 : 1;
+    const exp = (h >>> 10) & 0x1f;
+    const mant = h & 0x3ff;
+    if (exp === 0) out[i] = sign * mant * 2 ** -24;
+    else if (exp === 0x1f) out[i] = mant ? NaN : sign * Infinity;
+    else out[i] = sign * (1 + mant / 1024) * 2 ** (exp - 15);
+  }
+  return out;
 }
 
 function bytesPerElement(dtype: NpyDtype): number {

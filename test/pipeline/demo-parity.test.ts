@@ -4,6 +4,9 @@
  * checkpoint is converted here by the project's own converter, then the TypeScript pipeline
  * must reproduce the tokens, contexts, the seeded noise, every step's latent and the decoded
  * video within the fixture tolerances. This is the proof that export and conversion are right.
+ * A larger demo (v2, 128x128 x 17 frames) keeps its reference small: the latents of the steps in
+ * `latent_steps` only, and the video in float16 (read back widened; its rounding, at most 2.4e-4,
+ * is within the 1e-3 video tolerance).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +37,10 @@ describe.each(DEMOS)('%s', (DEMO) => {
   const settings = JSON.parse(readFileSync(join(DEMO, 'reference/settings.json'), 'utf8')) as {
     seed: number; steps: number; shift: number; guide_scale: number; size_wh: [number, number]; frame_num: number;
     captions: Record<string, { caption: string }>;
+    /** The steps latents.npy holds, in order (absent: every step). */
+    latent_steps?: number[];
   };
+  const latentSteps = settings.latent_steps ?? Array.from({ length: settings.steps }, (_, i) => i);
   const tmp = mkdtempSync(join(tmpdir(), 'demo-parity-'));
   let pipeline: Pipeline;
   let vae: VaeChunkDecoder;
@@ -73,8 +79,10 @@ describe.each(DEMOS)('%s', (DEMO) => {
         { onStep: (latent) => steps.push(Float32Array.from(latent)) },
       );
       expect(steps).toHaveLength(settings.steps);
-      steps.forEach((latent, i) => expect(maxAbs(latent, latents.data.subarray(i * size, (i + 1) * size))).toBeLessThan(5e-4));
-      expect(maxAbs(job.latent.data, ref('final_latent').data)).toBeLessThan(5e-4);
+      expect(latents.data.length).toBe(latentSteps.length * size);
+      latentSteps.forEach((step, i) => expect(maxAbs(steps[step], latents.data.subarray(i * size, (i + 1) * size))).toBeLessThan(5e-4));
+      const latentDiff = maxAbs(job.latent.data, ref('final_latent').data);
+      expect(latentDiff).toBeLessThan(5e-4);
 
       const video = ref('video');
       const [, frames, height, width] = video.shape;
@@ -86,7 +94,9 @@ describe.each(DEMOS)('%s', (DEMO) => {
           for (let i = 0; i < src.length; i++) decoded[dst + i] = Math.min(1, Math.max(-1, src[i]));
         }
       }
-      expect(maxAbs(decoded, video.data)).toBeLessThan(1e-3);
+      const videoDiff = maxAbs(decoded, video.data);
+      console.log(`${DEMO.slice(SAMPLES.length)} ${name}: max |diff| final latent ${latentDiff.toExponential(1)}, decoded video ${videoDiff.toExponential(1)}`);
+      expect(videoDiff).toBeLessThan(1e-3);
     });
   });
 });
