@@ -3,7 +3,7 @@
  * from latents it generates and their VAE-decoded frames, and writes `latent_rgb.json` into its
  * VAE folder (and, with --checkpoint DIR, into the release folder so `convert` carries it).
  *
- *   npx tsx scripts/fit-latent-rgb.ts [--pipeline wan-demo] [--checkpoint samples/demo-model/checkpoint]
+ *   npx tsx scripts/fit-latent-rgb.ts [--pipeline wan-demo] [--checkpoint samples/demo-model-v2/checkpoint]
  *
  * The prompts are the demo vocabulary; for another model pass --prompts FILE (one a line).
  * Cost: one full generation per prompt (seconds each for the demo; far too slow for real

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Publishes out/dit.pt + out/vae.pt as the shipped demo model: release-format export, the
+# Publishes out/dit.pt + out/vae.pt as the tiny demo model (pipeline wan-demo-tiny; the default demo
+# model v2 is shipped by ship_v2.sh): release-format export, the
 # PyTorch reference run for the parity test, the project's own conversion, frame strips, the
 # model card, the demo schedules relearned for the new weights (they are bound to the DiT's
 # fingerprint) and the TypeScript adherence bench. Run from a checkout with `npm install` done.
@@ -18,7 +19,7 @@ nice -n 5 $PY render_frames.py --seeds 3 &
 (cd $ROOT && npx tsx bench/sparsity-fidelity.ts samples/demo-model/model/dit --vae samples/demo-model/model/vae \
   --latent 16x3x8x8 --steps 20 --cond $REF/context.npy --uncond $REF/neg_context.npy --budgets 0.75,0.5,0.35 \
   --grouping 2x1 --iterations 1 --variants reuse --calib-seeds 101,102,103 --select-seeds 111,112,113 --eval-seeds 202,303,404,505 \
-  --model-id wan-demo --save schedules/wan-demo)
+  --model-id wan-demo-tiny --save schedules/wan-demo-tiny)
 wait
 $PY make_model_card.py
-(cd $ROOT && npm run bench -- adherence)
+(cd $ROOT && npm run bench -- adherence --pipeline wan-demo-tiny)

@@ -73,7 +73,7 @@ export interface SparsityFlags {
 export function addGenerationOptions(command: Command, { video = true }: { video?: boolean } = {}): Command {
   command
     .option('-n, --negative-prompt <text>', 'what the video should avoid')
-    .option('--size <WxH>', 'frame size in pixels: WxH or W*H (e.g. 64x64 for the demo, 832*480), or 480p (832x480) / 720p (1280x720); `diffsparse info` lists the sizes a model was trained on', size)
+    .option('--size <WxH>', 'frame size in pixels: WxH or W*H (e.g. 128x128 for the demo, 64x64 for wan-demo-tiny, 832*480), or 480p (832x480) / 720p (1280x720); `diffsparse info` lists the sizes a model was trained on', size)
     .option('--frames <n>', `number of video frames (4k+1, e.g. 17, 33, 81; at most ${MAX_FRAMES})`, boundedInt(MAX_FRAMES, 'longer clips do not fit in memory'));
   if (video) command.option('--fps <n>', 'frames per second of the video', number);
   return command

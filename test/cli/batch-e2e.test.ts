@@ -14,6 +14,8 @@ import { ensureBuilt, REPO_ROOT, runBinary } from './helpers/binary.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'batch-e2e-'));
 const BIN = path.join(REPO_ROOT, 'bin/diffsparse.js');
+// the tiny demo model (64x64, 9 frames) keeps six renders quick
+const TINY = ['--pipeline', 'wan-demo-tiny'];
 
 interface ManifestJob { index: number; status: string; output: string; seed: number }
 const readManifest = (file: string): { jobs: ManifestJob[] } | null => {
@@ -38,7 +40,7 @@ describe('diffsparse batch with the demo model', () => {
     const out = path.join(dir, 'out');
     const manifestFile = path.join(out, 'manifest.json');
 
-    const child = spawn(process.execPath, [BIN, 'batch', jobs, '-o', out], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'batch', jobs, '-o', out, ...TINY], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<string | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
@@ -55,7 +57,7 @@ describe('diffsparse batch with the demo model', () => {
     expect(doneBefore).toBeGreaterThanOrEqual(2);
     expect(doneBefore).toBeLessThan(6);
 
-    const resumed = await runBinary(['batch', jobs, '-o', out, '--resume', '--json']);
+    const resumed = await runBinary(['batch', jobs, '-o', out, '--resume', '--json', ...TINY]);
     expect(resumed.code, resumed.stderr).toBe(0);
     const summary = JSON.parse(resumed.stdout) as { total: number; done: number; failed: number; skipped: number };
     expect(summary).toMatchObject({ total: 6, done: 6, failed: 0, skipped: doneBefore });

@@ -13,7 +13,8 @@ const env = { DIFFSPARSE_CACHE_DIR: dir };
 describe('estimates before work', () => {
   it('generate --dry-run checks the budget and prints size, frames, steps, memory and time', async () => {
     const out = path.join(dir, 'fox.mp4');
-    const r = await runBinary(['generate', 'a fox', '--dry-run', '--budget', '0.5', '--steps', '20', '-o', out], { env });
+    // the tiny demo model ships schedules; the default (demo model v2) does not yet
+    const r = await runBinary(['generate', 'a fox', '--dry-run', '--budget', '0.5', '--steps', '20', '--pipeline', 'wan-demo-tiny', '-o', out], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/64x64, 9 frames \(48 tokens\), 20 steps × 2 branches/);
     expect(r.stdout).toMatch(/memory: .* standard .* low-memory mode/);
@@ -32,11 +33,26 @@ describe('estimates before work', () => {
     expect(j.estimate.seconds.totalDense).toBeGreaterThan(0);
   });
 
+  it('the default pipeline (demo model v2) at its defaults: 128x128, 17 frames, 320 tokens', async () => {
+    const r = await runBinary(['generate', 'a fox', '--dry-run'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/128x128, 17 frames \(320 tokens\), 20 steps × 2 branches/);
+  });
+
   it('--budget on a model without schedules fails in the dry run already, naming the choices', async () => {
-    const r = await runBinary(['generate', 'a fox', '--dry-run', '--budget', '0.5', '--pipeline', path.join(REPO_ROOT, 'samples/demo-model/model')], { env });
+    for (const pipeline of [path.join(REPO_ROOT, 'samples/demo-model/model'), 'wan-demo']) {
+      const r = await runBinary(['generate', 'a fox', '--dry-run', '--budget', '0.5', '--pipeline', pipeline], { env });
+      expect(r.code, pipeline).toBe(1);
+      expect(r.stderr).toMatch(/ships no learned schedules/);
+      expect(r.stderr).toMatch(/--method step-skip/);
+      expect(r.stderr).toMatch(/schedule learn/);
+    }
+    // and without --dry-run, on the default pipeline: the same one message before any model is loaded
+    const r = await runBinary(['generate', 'a fox', '--budget', '0.5', '-o', path.join(dir, 'never.mp4')], { env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--method step-skip/);
-    expect(r.stderr).toMatch(/schedule learn/);
+    expect(r.stderr).toMatch(/^diffsparse: pipeline wan-demo ships no learned schedules, so --budget 0\.5 has nothing to pick from\. Either run a baseline at that budget now \(--method /m);
+    expect(r.stderr).not.toMatch(/denoise|at .*\.js:\d+/);
+    expect(existsSync(path.join(dir, 'never.mp4'))).toBe(false);
   });
 
   it('info on a model folder adds memory and time at the defaults', async () => {

@@ -1,5 +1,5 @@
 /**
- * convert, generate, eval and compare through the built binary on the real demo model: its
+ * convert, generate, eval and compare through the built binary on the real tiny demo model (`wan-demo-tiny`): its
  * release folder is copied (a trainer may be re-exporting it) and converted into a temp folder,
  * which the other commands then use as --pipeline at a tiny setting.
  */
@@ -27,7 +27,7 @@ describe('diffsparse convert/eval/compare (built binary, demo model)', () => {
     const converted = path.join(dir, 'converted');
     const convert = await runBinary(['convert', path.join(dir, 'checkpoint'), converted, '--json']);
     expect(convert.code).toBe(0);
-    expect(JSON.parse(convert.stdout)).toMatchObject({ ok: true, output: converted, pipeline: { name: 'wan-demo', models: { dit: 'dit', vae: 'vae', text: 'text' } } });
+    expect(JSON.parse(convert.stdout)).toMatchObject({ ok: true, output: converted, pipeline: { name: 'wan-demo-tiny', models: { dit: 'dit', vae: 'vae', text: 'text' } } });
     expect(convert.stderr).toMatch(/^dit: stage 1\/\d+ /m);
     expect(await readdir(converted)).toEqual(expect.arrayContaining(['dit', 'pipeline.json', 'text', 'vae']));
 
@@ -37,7 +37,7 @@ describe('diffsparse convert/eval/compare (built binary, demo model)', () => {
     expect((await stat(video)).size).toBeGreaterThan(1000);
     const sidecar = JSON.parse(await readFile(`${video}.json`, 'utf8')) as { video: Record<string, unknown>; settings: Record<string, unknown> };
     expect(sidecar.video).toMatchObject({ file: 'circle.mp4', format: 'mp4', frames: 5 });
-    expect(sidecar.settings).toMatchObject({ pipeline: 'wan-demo', prompt: 'a red circle', steps: 2, seed: 3 });
+    expect(sidecar.settings).toMatchObject({ pipeline: 'wan-demo-tiny', prompt: 'a red circle', steps: 2, seed: 3 });
   });
 
   it('convert --dit-only keeps the DiT-only conversion', async () => {

@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 function startWorker(queue: string): { child: ChildProcess; exited: Promise<string | number | null> } {
-  const child = spawn(process.execPath, [BIN, 'worker', '--redis', redis.url, '--queue', queue, '--lock-ms', '2000'], { cwd: REPO_ROOT, stdio: 'ignore' });
+  const child = spawn(process.execPath, [BIN, 'worker', '--redis', redis.url, '--queue', queue, '--lock-ms', '2000', '--pipeline', 'wan-demo-tiny'], { cwd: REPO_ROOT, stdio: 'ignore' });
   return { child, exited: new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code))) };
 }
 

@@ -97,13 +97,13 @@ describe('generate after SIGKILL', () => {
   it('the next run with the same -o removes the killed run\'s staging folder', async () => {
     const dir = await tempDir('gen-kill');
     const out = path.join(dir, 'clip.mp4');
-    const run = start([BIN, 'generate', 'a red circle', '--steps', '200', '--frames', '5', '--threads', '1', '-o', out]);
+    const run = start([BIN, 'generate', 'a red circle', '--steps', '200', '--frames', '5', '--pipeline', 'wan-demo-tiny', '--threads', '1', '-o', out]);
     const staging = path.join(dir, STAGING_DIR);
     await waitFor('the render to start', () => /denois|step/i.test(run.stderr()) && existsSync(staging), 90_000);
     run.child.kill('SIGKILL');
     expect(await run.exited).toBe('SIGKILL');
     expect(readdirSync(staging).length).toBe(1);
-    const again = await runBinary(['generate', 'a red circle', '--steps', '1', '--frames', '5', '--threads', '1', '-o', out]);
+    const again = await runBinary(['generate', 'a red circle', '--steps', '1', '--frames', '5', '--pipeline', 'wan-demo-tiny', '--threads', '1', '-o', out]);
     expect(again.code, again.stderr).toBe(0);
     expect(existsSync(staging)).toBe(false);
     expect(existsSync(out)).toBe(true);

@@ -27,7 +27,7 @@ beforeAll(() => {
   execFileSync('mkfifo', [fifo]);
 });
 
-/** The demo model's latent for 64x64, 5 frames: (16, 2, 8, 8). */
+/** The tiny demo model's (wan-demo-tiny) latent for 64x64, 5 frames: (16, 2, 8, 8). */
 const SHAPE = [16, 2, 8, 8];
 function noiseFile(name: string, fill: (data: Float32Array) => void, shape = SHAPE, dtype: 'float32' | 'float64' = 'float32'): string {
   const count = shape.reduce((a, b) => a * b, 1);
@@ -71,7 +71,7 @@ describe('--noise files', () => {
   describe('through the built binary', () => {
     beforeAll(ensureBuilt, 300_000);
     const run = (noise: string, extra: string[] = []) =>
-      runBinary(['generate', 'a red circle', '--noise', noise, '--steps', '1', '--frames', '5', '--size', '64x64', '--threads', '1', '-o', join(tmp, `out-${Math.random()}.mp4`), ...extra]);
+      runBinary(['generate', 'a red circle', '--noise', noise, '--steps', '1', '--frames', '5', '--size', '64x64', '--pipeline', 'wan-demo-tiny', '--threads', '1', '-o', join(tmp, `out-${Math.random()}.mp4`), ...extra]);
 
     it('NaN noise exits 1 before the text encoder runs, nothing written', async () => {
       const r = await run(noiseFile('nan2.npy', (d) => d.fill(NaN)));

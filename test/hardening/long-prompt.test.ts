@@ -2,7 +2,7 @@
  * Issue 18: a 20,000-character prompt crashed onnxruntime (SIGSEGV in session creation on a
  * worker thread, because the process's command line was that long). Long arguments now reach a
  * relaunched process through a pipe, the truncation to the encoder's length is reported, and an
- * absurdly long prompt is a usage error. Real child processes on the demo model.
+ * absurdly long prompt is a usage error. Real child processes on the tiny demo model (`wan-demo-tiny`).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ const longPrompt = 'a red circle moving right '.repeat(800); // 20,800 character
 describe('a very long prompt', () => {
   it('renders, and says the prompt was cut to the encoder length', async () => {
     const out = path.join(dir, 'long.mp4');
-    const run = await runBinary(['generate', longPrompt, '--seed', '1', '--steps', '2', '-o', out]);
+    const run = await runBinary(['generate', longPrompt, '--seed', '1', '--steps', '2', '--pipeline', 'wan-demo-tiny', '-o', out]);
     expect(run.signal).toBeNull();
     expect(run.code, run.stderr.slice(-2000)).toBe(0);
     expect(run.stderr).toMatch(/warning: prompt is \d+ tokens, longer than the encoder's \d+; the last \d+ tokens were dropped/);
@@ -28,7 +28,7 @@ describe('a very long prompt', () => {
 
   it('still stops cleanly on SIGINT (signals reach the relaunched process)', async () => {
     const out = path.join(dir, 'stopped.mp4');
-    const run = await runBinary(['generate', longPrompt, '--seed', '1', '--steps', '20', '-o', out], {
+    const run = await runBinary(['generate', longPrompt, '--seed', '1', '--steps', '20', '--pipeline', 'wan-demo-tiny', '-o', out], {
       onStderr: (text, child) => {
         if (/denoise \d+\/20/.test(text) && !child.killed) child.kill('SIGINT');
       },

@@ -12,9 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, REPO_ROOT, runBinary } from '../cli/helpers/binary.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ds-schedules-'));
-const SHIPPED = path.join(REPO_ROOT, 'schedules/wan-demo/wan-demo-20steps-block-reuse-50.json');
+const SHIPPED = path.join(REPO_ROOT, 'schedules/wan-demo-tiny/wan-demo-tiny-20steps-block-reuse-50.json');
 const base = JSON.parse(readFileSync(SHIPPED, 'utf8')) as Record<string, any>;
-const TINY = ['--frames', '5', '--threads', '1'];
+// the tiny demo model, which ships the schedules (a --pipeline given after these wins)
+const TINY = ['--pipeline', 'wan-demo-tiny', '--frames', '5', '--threads', '1'];
 beforeAll(ensureBuilt, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -29,7 +30,7 @@ const generate = (args: string[]) => runBinary(['generate', 'a red circle', ...T
 
 describe('--schedule is checked against the model before any work', () => {
   const cases: [string, (s: Record<string, any>) => void, RegExp][] = [
-    ['another model id', (s) => (s.model.id = 'wan21-14b'), /made for model "wan21-14b", not "wan-demo"; use a schedule made for this model/],
+    ['another model id', (s) => (s.model.id = 'wan21-14b'), /made for model "wan21-14b", not "wan-demo-tiny"; use a schedule made for this model/],
     ['other weights', (s) => (s.model.fingerprint = `sha256:${'0'.repeat(64)}`), /with weights sha256:0+, but these weights are sha256:c2771/],
     ['a custom level set', (s) => {
       s.levels = [0, 0.3, 1];
@@ -57,21 +58,21 @@ describe('what a sparse run did is said and recorded', () => {
   it('a resampled schedule warns', async () => {
     const r = await generate(['--steps', '4', '--schedule', SHIPPED]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: schedule .*wan-demo-20steps-block-reuse-50\.json was made for 20 steps and is resampled to 4/);
+    expect(r.stderr).toMatch(/warning: schedule .*wan-demo-tiny-20steps-block-reuse-50\.json was made for 20 steps and is resampled to 4/);
   });
 
   it('--budget below every shipped schedule warns with the FLOPs it runs at; the sidecar names the schedule', async () => {
     const out = path.join(dir, 'budget.mp4');
     const r = await runBinary(['generate', 'a red circle', ...TINY, '--steps', '20', '--budget', '0.2', '-o', out]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: budget 0\.2 cannot be met by the shipped schedules \(the leanest is wan-demo-20steps-block-reuse-35\.json\): this run uses \d+\.\d% of dense FLOPs/);
+    expect(r.stderr).toMatch(/warning: budget 0\.2 cannot be met by the shipped schedules \(the leanest is wan-demo-tiny-20steps-block-reuse-35\.json\): this run uses \d+\.\d% of dense FLOPs/);
     expect(r.stderr).not.toMatch(/resampled/);
     expect(r.stderr).toMatch(/sparsity: schedule block-reuse-35 \(baseline: .*\), FLOPs \d+\.\d% of dense/); // issue 16's detail line, next to the warning
     const sidecar = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { settings: Record<string, unknown> };
-    expect(sidecar.settings).toMatchObject({ budget: 0.2, schedule: expect.stringMatching(/wan-demo-20steps-block-reuse-35\.json$/), sparsity: {
+    expect(sidecar.settings).toMatchObject({ budget: 0.2, schedule: expect.stringMatching(/wan-demo-tiny-20steps-block-reuse-35\.json$/), sparsity: {
       description: expect.stringMatching(/^schedule block-reuse-35 \(baseline: /),
       flopsRatio: expect.any(Number),
-      schedule: { file: expect.stringMatching(/wan-demo-20steps-block-reuse-35\.json$/), name: 'block-reuse-35', provenance: { kind: 'baseline', method: expect.any(String) } },
+      schedule: { file: expect.stringMatching(/wan-demo-tiny-20steps-block-reuse-35\.json$/), name: 'block-reuse-35', provenance: { kind: 'baseline', method: expect.any(String) } },
     } });
   });
 

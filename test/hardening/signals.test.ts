@@ -1,7 +1,8 @@
 /**
  * Issue 18: a signal while the VAE decodes must stop the process cleanly (exit 130/143, no
  * `terminate called ... Napi::Error` abort), remove every temporary file, and hand batch jobs
- * back as pending. Real child processes running bin/diffsparse.js on the built-in demo model.
+ * back as pending. Real child processes running bin/diffsparse.js on the built-in tiny demo model
+ * (`wan-demo-tiny`, quick).
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +28,7 @@ describe('a signal during VAE decoding', () => {
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     it(`generate: ${signal} exits ${code} and leaves no file behind`, async () => {
       const out = path.join(dir, `gen-${signal}`);
-      const run = await runBinary(['generate', 'a red circle moving right', '--seed', '1', '--steps', '4', '-o', path.join(out, 'x.mp4')], { onStderr: stopAtDecode(signal) });
+      const run = await runBinary(['generate', 'a red circle moving right', '--seed', '1', '--steps', '4', '--pipeline', 'wan-demo-tiny', '-o', path.join(out, 'x.mp4')], { onStderr: stopAtDecode(signal) });
       expect(run.stderr).toMatch(/decode 0\//);
       expect(run.stderr).not.toMatch(/terminate called|Napi::Error/);
       expect(run.signal).toBeNull();
@@ -40,7 +41,7 @@ describe('a signal during VAE decoding', () => {
     const jobs = path.join(dir, 'jobs.jsonl');
     writeFileSync(jobs, ['{"defaults": {"steps": 4}}', '{"prompt": "a red circle moving right", "seed": 1}', '{"prompt": "a blue square moving left", "seed": 2}'].join('\n'));
     const out = path.join(dir, 'batch');
-    const run = await runBinary(['batch', jobs, '-o', out], { onStderr: stopAtDecode('SIGINT') });
+    const run = await runBinary(['batch', jobs, '-o', out, '--pipeline', 'wan-demo-tiny'], { onStderr: stopAtDecode('SIGINT') });
     expect(run.stderr).not.toMatch(/terminate called|Napi::Error/);
     expect(run.code, run.stderr).toBe(130);
     const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { jobs: { status: string }[] };

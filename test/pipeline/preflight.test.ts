@@ -58,7 +58,7 @@ describe('estimates', () => {
 
 describe('preflight', () => {
   it('checks a request and a budget without loading a model', async () => {
-    const p = await preflight('wan-demo', { prompt: 'a red circle', output: 'x.mp4', budget: 0.5, steps: 20 }, { gflops: 50 });
+    const p = await preflight('wan-demo-tiny', { prompt: 'a red circle', output: 'x.mp4', budget: 0.5, steps: 20 }, { gflops: 50 });
     expect(p.flopsRatio).toBeLessThanOrEqual(0.51);
     expect(p.schedule).toMatch(/reuse-50\.json$/);
     expect(p.estimate.seconds!.denoise).toBeLessThan(p.estimate.seconds!.denoiseDense);
@@ -69,6 +69,12 @@ describe('preflight', () => {
     expect(err?.message).toMatch(/ships no learned schedules/);
     expect(err?.message).toMatch(/--method step-skip/);
     expect(err?.message).toMatch(/schedule learn --pipeline .* --budget 0\.5 --steps 10` \(about \d+ full generations/);
+  });
+  it('so does the default built-in (demo model v2, no schedules shipped yet)', async () => {
+    const err = await preflight('wan-demo', { prompt: 'a', output: 'x.mp4', budget: 0.5 }).then(() => null, (e: Error) => e);
+    expect(err?.name).toBe('SparsityRequestError');
+    expect(err?.message).toMatch(/ships no learned schedules/);
+    expect(err?.message).toMatch(/schedule learn --pipeline wan-demo --budget 0\.5 --steps 20` \(about \d+ full generations/);
   });
   it('the same budget with a baseline method is accepted', async () => {
     const p = await preflight(DEMO, { prompt: 'a', output: 'x.mp4', budget: 0.5, steps: 10, method: 'step-skip' });

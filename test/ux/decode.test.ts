@@ -19,10 +19,13 @@ async function frames(folder: string): Promise<Buffer[]> {
   return Promise.all(names.map((n) => readFile(path.join(folder, n))));
 }
 
-describe('diffsparse decode (built binary, demo model)', () => {
+// the tiny demo model (64x64, 9 frames) keeps these runs quick
+const TINY = ['--pipeline', 'wan-demo-tiny'];
+
+describe('diffsparse decode (built binary, tiny demo model)', () => {
   it('round trip: save the latent, decode it, the same frames as the original run', async () => {
     const original = path.join(dir, 'run');
-    const gen = await runBinary(['generate', 'a red circle moving right', '--steps', '3', '--seed', '5', '--save-latent', '--format', 'png', '-o', original]);
+    const gen = await runBinary(['generate', 'a red circle moving right', '--steps', '3', '--seed', '5', '--save-latent', '--format', 'png', '-o', original, ...TINY]);
     expect(gen.code, gen.stderr).toBe(0);
     const latent = `${original}.latent.npy`;
     const again = path.join(dir, 'again');
@@ -36,7 +39,7 @@ describe('diffsparse decode (built binary, demo model)', () => {
     b.forEach((f, i) => expect(f.equals(a[i]), `frame ${i}`).toBe(true));
     // the new sidecar carries the run's settings and says where the frames came from
     const sidecar = JSON.parse(await readFile(`${again}.json`, 'utf8'));
-    expect(sidecar.settings).toMatchObject({ pipeline: 'wan-demo', prompt: 'a red circle moving right', seed: 5, steps: 3, decodedFrom: 'run.latent.npy' });
+    expect(sidecar.settings).toMatchObject({ pipeline: 'wan-demo-tiny', prompt: 'a red circle moving right', seed: 5, steps: 3, decodedFrom: 'run.latent.npy' });
 
     // mp4 from the same latent; an existing output is refused without --overwrite
     const video = path.join(dir, 'again.mp4');
@@ -47,7 +50,7 @@ describe('diffsparse decode (built binary, demo model)', () => {
   });
 
   it('without a sidecar it asks for --pipeline', async () => {
-    const gen = await runBinary(['generate', 'a blue square', '--steps', '1', '--seed', '1', '--save-latent', '-o', path.join(dir, 'sq.mp4')]);
+    const gen = await runBinary(['generate', 'a blue square', '--steps', '1', '--seed', '1', '--save-latent', '-o', path.join(dir, 'sq.mp4'), ...TINY]);
     expect(gen.code, gen.stderr).toBe(0);
     const { rename } = await import('node:fs/promises');
     const moved = path.join(dir, 'loose.npy');
@@ -55,7 +58,7 @@ describe('diffsparse decode (built binary, demo model)', () => {
     const dec = await runBinary(['decode', moved, '-o', path.join(dir, 'loose.mp4')]);
     expect(dec.code).not.toBe(0);
     expect(dec.stderr).toMatch(/no sidecar found .*pass --pipeline/);
-    const ok = await runBinary(['decode', moved, '-o', path.join(dir, 'loose.mp4'), '--pipeline', 'wan-demo']);
+    const ok = await runBinary(['decode', moved, '-o', path.join(dir, 'loose.mp4'), '--pipeline', 'wan-demo-tiny']);
     expect(ok.code, ok.stderr).toBe(0);
   });
 });

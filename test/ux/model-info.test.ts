@@ -19,8 +19,8 @@ import type { Progress } from '../../src/core/renderer.js';
 const REPO = path.resolve(import.meta.dirname, '../..');
 
 describe('info on a pipeline (issue 19, item 1)', () => {
-  it('lists the built-in demo model: parts, defaults, trained sizes, schedules with provenance, memory', async () => {
-    const d = await describePipeline('wan-demo');
+  it('lists the built-in tiny demo model: parts, defaults, trained sizes, schedules with provenance, memory', async () => {
+    const d = await describePipeline('wan-demo-tiny');
     expect(d.parts.map((p) => p.part)).toEqual(['dit', 'vae', 'text-encoder', 'tokenizer']);
     for (const p of d.parts) expect(p.bytes).toBeGreaterThan(0);
     expect(d.defaults).toMatchObject({ width: 64, height: 64, frames: 9, steps: 20 });
@@ -33,9 +33,21 @@ describe('info on a pipeline (issue 19, item 1)', () => {
     expect(text).toMatch(/trained on: 64x64; 9 frames/);
     expect(text).toMatch(/block-reuse-50: 20 steps unipc, FLOPs 47\.\d% of dense, baseline at budget 0\.5/);
     expect(text).toMatch(/memory: 6\.\d MiB of weights/);
-    // `info wan-demo` (a built-in name) and `info <definition file>` give the same description
-    const byName = await describePath('wan-demo');
-    expect(byName).toMatchObject({ kind: 'model-folder', pipeline: { name: 'wan-demo', trained: { sizes: ['64x64'] } } });
+    // `info wan-demo-tiny` (a built-in name) and `info <definition file>` give the same description
+    const byName = await describePath('wan-demo-tiny');
+    expect(byName).toMatchObject({ kind: 'model-folder', pipeline: { name: 'wan-demo-tiny', trained: { sizes: ['64x64'] } } });
+  });
+
+  it('lists the default built-in, the demo model v2: 128x128, 17 frames, no schedules shipped yet', async () => {
+    const d = await describePipeline('wan-demo');
+    expect(d.parts.map((p) => p.part)).toEqual(['dit', 'vae', 'text-encoder', 'tokenizer']);
+    expect(d.defaults).toMatchObject({ width: 128, height: 128, frames: 17, steps: 20, shift: 5, guidance: 5, solver: 'unipc', fps: 8 });
+    expect(d.trained).toMatchObject({ sizes: ['128x128'], frames: [17] });
+    expect(d.schedules).toEqual([]);
+    const text = pipelineInfoLines(d).join('\n');
+    expect(text).toMatch(/trained on: 128x128; 17 frames/);
+    expect(text).toMatch(/schedules: none shipped/);
+    expect(await describePath('wan-demo')).toMatchObject({ kind: 'model-folder', pipeline: { name: 'wan-demo', trained: { sizes: ['128x128'] } } });
   });
 
   describe('a converted fixture model', () => {
@@ -83,13 +95,13 @@ describe('the trained-range warning (issue 19, item 1)', () => {
     expect(wan21TrainedRange(5120).sizes).toContain('1280x720');
   });
 
-  it('reaches the user through generate\'s progress on the demo model', async () => {
-    const pipeline = await Pipeline.load('wan-demo', { threads: 1 });
+  it('reaches the user through generate\'s progress on the tiny demo model', async () => {
+    const pipeline = await Pipeline.load('wan-demo-tiny', { threads: 1 });
     try {
       const seen: Progress[] = [];
       await pipeline.denoise({ prompt: 'a red circle', output: 'x.mp4', width: 128, height: 128, frames: 5, steps: 1, seed: 1 }, { onProgress: (p) => seen.push(p) });
       const warnings = seen.filter((p) => p.phase === 'denoise' && p.warning).map((p) => p.warning);
-      expect(warnings).toEqual([expect.stringMatching(/^128x128 is not a size wan-demo was trained on/), expect.stringMatching(/^5 frames is outside/)]);
+      expect(warnings).toEqual([expect.stringMatching(/^128x128 is not a size wan-demo-tiny was trained on/), expect.stringMatching(/^5 frames is outside/)]);
       const quiet: Progress[] = [];
       await pipeline.denoise({ prompt: 'a red circle', output: 'x.mp4', steps: 1, seed: 1 }, { onProgress: (p) => quiet.push(p) });
       expect(quiet.filter((p) => p.warning)).toEqual([]);

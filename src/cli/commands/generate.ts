@@ -61,7 +61,7 @@ function defaultModelSize(): { name: string; size: string; frames: number } {
     const p = resolvePipeline(DEFAULT_PIPELINE);
     return { name: p.name, size: p.trained?.sizes[0] ?? `${p.defaults.width}x${p.defaults.height}`, frames: p.trained?.frames[0] ?? p.defaults.frames };
   } catch {
-    return { name: DEFAULT_PIPELINE, size: '64x64', frames: 9 };
+    return { name: DEFAULT_PIPELINE, size: '128x128', frames: 17 };
   }
 }
 
