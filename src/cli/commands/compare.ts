@@ -83,8 +83,8 @@ export function compareCommand(ctx: CliContext): Command {
 Exits 1 when a variant misses the quality gate (--min-psnr/--min-ssim), after printing the table.
 
 Examples:
-  $ diffsparse compare --prompt "a red fox running through snow" --budget 0.5 --budget 0.3 -o cmp
-  $ diffsparse compare --prompts prompts.txt --budget 0.5 --method learned --method step-skip --min-psnr 25 -o cmp --report cmp/report.html
+  $ diffsparse compare --prompt "a red circle moving right" --budget 0.5 --budget 0.3 --method step-skip -o cmp
+  $ diffsparse compare --prompts prompts.txt --pipeline wan-demo-tiny --budget 0.5 --method learned --method step-skip --min-psnr 25 -o cmp --report cmp/report.html
   $ diffsparse compare --prompts prompts.txt --schedule my-schedule.json --warmup -o cmp`,
   );
   command.action(async (flags: CompareFlags) => {

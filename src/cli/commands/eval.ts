@@ -76,7 +76,7 @@ export function evalCommand(ctx: CliContext): Command {
     `
 Examples:
   $ diffsparse eval --prompts my-prompts.txt -o eval/dense --samples 2 --steps 30
-  $ diffsparse eval --dimension temporal_flickering --limit 10 -o eval/flicker --budget 0.5
+  $ diffsparse eval --dimension temporal_flickering --limit 10 -o eval/flicker --budget 0.5 --method step-skip
   $ diffsparse eval -o eval/full --batch   # the whole VBench suite, resumable
   $ diffsparse eval -o eval/full --vbench-results vbench/results_eval_results.json --report eval/full/report.html`,
   );

@@ -88,7 +88,8 @@ export function generateCommand(ctx: CliContext): Command {
 Examples:
   $ diffsparse generate "a red circle moving right" -o circle.mp4
   $ diffsparse generate "a blue square moving up" --size ${demo.size} --frames ${demo.frames} --steps 30 --seed 42
-  $ diffsparse generate "a green triangle moving left" --budget 0.5 --solver unipc --json > result.json
+  $ diffsparse generate "a green triangle moving left" --budget 0.5 --method step-skip --json > result.json
+  $ diffsparse generate "a red circle moving right" --pipeline wan-demo-tiny --budget 0.5   # its shipped schedules
   $ diffsparse generate "a yellow circle moving down" --save-latent --preview preview.png -o circle.mp4
   $ diffsparse generate "a lighthouse at dusk, waves" --pipeline models/wan21-1.3b --size 480p --frames 81
 
