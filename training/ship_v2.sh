@@ -33,7 +33,7 @@ MODEL_DIR=$ROOT/samples/demo-model-v2
 FRAMES=$ROOT/samples/frames/v2
 
 if [ $# -ge 1 ]; then
-  DIT=$(realpath "$1")
+  DIT=$(realpath -m "$1")
 elif [ -f "$OUT/dit.pt" ]; then
   DIT=$OUT/dit.pt
 else
