@@ -266,6 +266,8 @@ export interface LearnScheduleOptions extends LearnProblem {
   onProgress?: (phase: 'calibrate' | 'refine' | 'search', done: number, total: number) => void;
   /** Local-search generations after the choice (0: none, the default). */
   generations?: number;
+  /** Cells the local search moves budget between (default `grouping`; finer cells find more). */
+  searchGrouping?: Grouping;
   /** Seed of the local search's move choices. */
   searchSeed?: number;
   /** Told once before anything runs: how many generations each phase takes at most, and an ETA. */
@@ -333,7 +335,7 @@ function rng(seed: number): () => number {
  * cell by one level and lowers random other cells by one level until the FLOPs fit again;
  * it is kept when the measured error (on `run`'s cases against `reference`) drops.
  */
-export async function localSearch(p: LearnProblem, start: { table: number[][]; error: number }, run: PlanRunner, reference: Float32Array[], grouping: Grouping, generations: number, seed = 1, onProgress?: (done: number, total: number) => void): Promise<SearchResult> {
+export async function localSearch(p: LearnProblem, start: { table: number[][]; error: number }, run: PlanRunner, reference: Float32Array[], grouping: Grouping, generations: number, seed = 1, onProgress?: (done: number, total: number) => void, guide?: CostTable): Promise<SearchResult> {
   const levels = p.levels ?? DEFAULT_LEVELS;
   const attention = p.attention ?? 'reuse';
   const branches = p.branches ?? 2;
@@ -352,6 +354,29 @@ export async function localSearch(p: LearnProblem, start: { table: number[][]; e
       }
     return moved;
   };
+  // With a guide (the calibrated cost table), moves are drawn where they are likely to pay: the
+  // cell raised with odds ∝ √(cost saved by one level up), the cells lowered with odds
+  // ∝ 1/√(cost added by one level down); without one, uniformly.
+  const delta = (table: number[][], cell: Cell, by: 1 | -1): number => {
+    let d = 0;
+    for (const t of cell.steps)
+      for (const l of cell.layers) {
+        const i = levels.indexOf(table[t][l]);
+        const j = i + by;
+        if (guide && j >= 0 && j < levels.length) d += Math.abs(guide[t][l][i] - guide[t][l][j]);
+      }
+    return d;
+  };
+  const pick = (table: number[][], weight: (cell: Cell) => number): Cell => {
+    if (!guide) return cells[Math.floor(random() * cells.length)];
+    const w = cells.map(weight);
+    const sum = w.reduce((a, b) => a + b, 0);
+    if (!(sum > 0) || !Number.isFinite(sum)) return cells[Math.floor(random() * cells.length)];
+    let r = random() * sum;
+    for (let i = 0; i < cells.length; i++) if ((r -= w[i]) <= 0) return cells[i];
+    return cells[cells.length - 1];
+  };
+  const cap = (v: number): number => Math.min(v, FORBIDDEN_COST / 10);
   let best = { table: start.table.map((r) => r.slice()), error: start.error };
   let tried = 0;
   let accepted = 0;
@@ -359,10 +384,10 @@ export async function localSearch(p: LearnProblem, start: { table: number[][]; e
     let candidate: number[][] | null = null;
     for (let attempt = 0; attempt < 32 && !candidate; attempt++) {
       const table = best.table.map((r) => r.slice());
-      const up = cells[Math.floor(random() * cells.length)];
+      const up = pick(table, (c) => Math.sqrt(cap(delta(table, c, 1))) + 1e-6);
       if (!shiftCell(table, up, 1)) continue;
       for (let lowered = 0; lowered < 6 && ratio(table) > p.budget + 1e-9; lowered++) {
-        const down = cells[Math.floor(random() * cells.length)];
+        const down = pick(table, (c) => (c === up || !c.steps.some((t) => c.layers.some((l) => table[t][l] > levels[0])) ? 0 : 1 / Math.sqrt(cap(delta(table, c, -1)) + 1e-9)));
         if (down !== up) shiftCell(table, down, -1);
       }
       if (ratio(table) <= p.budget + 1e-9 && table.some((r, t) => r.some((v, l) => v !== best.table[t][l]))) candidate = table;
@@ -409,7 +434,8 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
   // later steps), so structured tables from the same search space — dense steps with every
   // other step reusing all module outputs, or one token share everywhere — are measured too,
   // and whichever has the lowest measured error within the budget is kept.
-  const seeds = [blockReuseBaseline, uniformTokenBaseline].map((make) => make({ steps: o.steps, shape: o.shape, budget: o.budget, levels: o.levels, attention, branches: o.branches }));
+  const partialLevels = (o.levels ?? DEFAULT_LEVELS).some((v) => v > 0 && v < 1);
+  const seeds = (partialLevels ? [blockReuseBaseline, uniformTokenBaseline] : [blockReuseBaseline]).map((make) => make({ steps: o.steps, shape: o.shape, budget: o.budget, levels: o.levels, attention, branches: o.branches }));
   const judge = o.selection?.run ?? o.run;
   let judgeReference = reference;
   let solvedError = refined.error;
@@ -428,9 +454,10 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
   const generations = o.generations ?? 0;
   let searchNote = '';
   if (generations > 0) {
-    const found = await localSearch(o, chosen, judge, judgeReference, o.grouping, generations, o.searchSeed ?? 1, (d, t) => o.onProgress?.('search', d, t));
+    const found = await localSearch(o, chosen, judge, judgeReference, o.searchGrouping ?? o.grouping, generations, o.searchSeed ?? 1, (d, t) => o.onProgress?.('search', d, t), refined.cost);
     runs += found.tried;
-    searchNote = `; local search ${found.tried} generation(s), ${found.accepted} move(s) kept`;
+    const sg = o.searchGrouping ?? o.grouping;
+    searchNote = `; local search over cells of ${sg.steps} step(s) × ${sg.layers} layer(s), moves drawn by the cost table, ${found.tried} generation(s), ${found.accepted} move(s) kept`;
     if (found.accepted > 0) chosen = { table: found.table, flopsRatio: found.flopsRatio, error: found.error, from: `search from ${chosen.from}` };
   }
   const schedule = makeSchedule({

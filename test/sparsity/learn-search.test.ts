@@ -35,6 +35,29 @@ describe('local search on the solved table', () => {
     expect(found.table[0]).toEqual([1, 1, 1]);
   });
 
+  it('with the cost table as a guide, draws its moves where the table says they pay', async () => {
+    // the true error: only reuse at steps 1–2 hurts; the guide (calibrated table) says the same
+    const hurt = (t: number): number => (t === 1 || t === 2 ? 100 : 0.01);
+    const run: PlanRunner = async (plan) => {
+      let e = 0;
+      plan.table.forEach((row, t) => row.forEach((v) => (e += (1 - v) ** 2 * hurt(t))));
+      return [Float32Array.from([1 + Math.sqrt(e) / 100])];
+    };
+    const guide = Array.from({ length: steps }, (_, t) => Array.from({ length: 3 }, () => Float64Array.from([0, 0.25, 0.5, 0.75, 1], (v) => (t === 0 && v < 1 ? 1e6 : (1 - v) ** 2 * hurt(t)))));
+    const start = blockReuseBaseline({ steps, shape, budget: 0.5 });
+    const [startOut] = await run({ table: start.table, attention: 'reuse', reuse: 'module-outputs' });
+    const startError = (startOut[0] - 1) ** 2;
+    const unguided = await localSearch({ steps, layers: 3, shape, budget: 0.5 }, { table: start.table, error: startError }, run, reference, { steps: 1, layers: 1 }, 8, 5);
+    const guided = await localSearch({ steps, layers: 3, shape, budget: 0.5 }, { table: start.table, error: startError }, run, reference, { steps: 1, layers: 1 }, 8, 5, undefined, guide);
+    expect(guided.error).toBeLessThanOrEqual(startError);
+    expect(generationFlops(shape, guided.table, 'reuse', 2).ratio).toBeLessThanOrEqual(0.5 + 1e-9);
+    expect(guided.table[0]).toEqual([1, 1, 1]);
+    // the budget moves to steps 1–2, and the guided search ends lower than the blind one with the same generations
+    const early = (t: number[][]): number => t[1].concat(t[2]).reduce((a, b) => a + b, 0);
+    expect(early(guided.table)).toBeGreaterThan(early(start.table));
+    expect(guided.error).toBeLessThan(unguided.error);
+  });
+
   it('states the generations of every phase before starting', () => {
     const p = learnPlan({ steps: 8, layers: 3, grouping: { steps: 2, layers: 1 }, iterations: 1, generations: 10 }, 100);
     // 12 cells × 4 sparse levels + the dense reference; refine 2 + 12; choice 2; search 10
