@@ -48,22 +48,20 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../src/convert/index.js';
 import { parseNpy } from '../src/io/npy.js';
-import { VaeChunkDecoder } from '../src/models/wan/vae/chunk-decoder.js';
+import { readVaeManifest } from '../src/models/wan/vae/chunk-decoder.js';
 import { convertVaeCheckpoint } from '../src/models/wan/vae/convert.js';
 import { WanDiT } from '../src/models/wan/dit/runtime.js';
 import type { Latent, TextContext } from '../src/core/types.js';
-import { measureClip, parseCaption, scoreAdherence, type AdherenceResult } from '../src/eval/adherence.js';
+import { parseCaption, scoreAdherence, type AdherenceResult, type ClipMeasurement } from '../src/eval/adherence.js';
 import { heldOutCaptions } from '../src/eval/adherence-vocabulary.js';
 import { resolvePipeline } from '../src/pipeline/definition.js';
 import { torchRandn } from '../src/sampling/noise.js';
 import type { SolverName } from '../src/sampling/schedule.js';
 import { TextEncoder } from '../src/text/context.js';
-import { latentFrames } from '../src/video/decode-stream.js';
-import { planarToRgb24 } from '../src/video/pixels.js';
 import { CACHE_METHODS, runEasyCache, tuneEasyCache } from '../src/sparsity/methods/index.js';
 import type { ForecastAxis, ForecastMode } from '../src/sparsity/forecast.js';
 import type { SparsePlan } from '../src/sparsity/executor.js';
-import { relativeL2, videoPsnr, videoSsim, type Video } from '../src/sparsity/fidelity.js';
+import { relativeL2 } from '../src/sparsity/fidelity.js';
 import type { AttentionVariant } from '../src/sparsity/flops.js';
 import { calibrateCostTable, learnSchedule, sparseRunner, type CostTable, type LearnCase, type PlanRunner } from '../src/sparsity/learn.js';
 import { flopsShapeFor, scheduleModelFor } from '../src/sparsity/modelInfo.js';
@@ -73,6 +71,7 @@ import { LEARNED_SCORE_MIX } from '../src/sparsity/scores.js';
 import { resampleSchedule } from '../src/sparsity/scheduleResample.js';
 import { drawSchedule } from '../src/sparsity/scheduleDraw.js';
 import { randomNormal } from './sparsity-model.js';
+import { FidelityScorer, type Scored } from './fidelity-worker-common.js';
 
 /** Training-split captions (no HELD_OUT triple) for calibration and selection. */
 const CALIB_CAPTIONS = 'a green circle moving right,a purple square moving left';
@@ -108,6 +107,7 @@ const { values, positionals } = parseArgs({
     variants: { type: 'string', default: 'reuse' },
     methods: { type: 'string' },
     threads: { type: 'string', default: '1' },
+    'vae-threads': { type: 'string', default: '1' },
     'model-id': { type: 'string' },
     cond: { type: 'string' },
     uncond: { type: 'string' },
@@ -158,12 +158,12 @@ if (!ditDir) {
 }
 
 const dit = await WanDiT.load(ditDir, { intraOpThreads: threads });
-const vae = vaeDir ? await VaeChunkDecoder.load(vaeDir, { intraOpThreads: threads }) : null;
+const vaeScale = vaeDir ? readVaeManifest(vaeDir).config.spatialScale : 8;
 const text = textDir && !values.cond ? await TextEncoder.load(textDir, { intraOpThreads: threads }) : null;
 const latentShape = (values.latent
   ? values.latent.split('x').map(Number)
-  : pipelineDefaults && vae
-    ? [dit.config.inDim, (pipelineDefaults.frames - 1) / 4 + 1, pipelineDefaults.height / vae.spatialScale, pipelineDefaults.width / vae.spatialScale]
+  : pipelineDefaults && vaeDir
+    ? [dit.config.inDim, (pipelineDefaults.frames - 1) / 4 + 1, pipelineDefaults.height / vaeScale, pipelineDefaults.width / vaeScale]
     : [16, 3, 8, 12]) as Latent['shape'];
 const steps = Number(values.steps ?? pipelineDefaults?.steps ?? 8);
 const sampling = { steps, shift: Number(values.shift ?? pipelineDefaults?.shift ?? 5), guidance: Number(values.guidance ?? pipelineDefaults?.guidance ?? 5), solver: (values.solver ?? pipelineDefaults?.solver ?? 'unipc') as SolverName };
@@ -221,27 +221,14 @@ const describe = (cs: Case[]): string => {
 };
 const settingText = `${steps} ${sampling.solver} steps, shift ${sampling.shift}, guidance ${sampling.guidance}, latent ${latentShape.join('×')}`;
 
-// ---- decoding and scoring
-async function decode(latent: Float32Array): Promise<Video | null> {
-  if (!vae) return null;
-  const state = vae.open();
-  const parts = [];
-  for (const frame of latentFrames({ data: latent, shape: latentShape })) parts.push(await state.decode(frame, latentShape[2], latentShape[3]));
-  const frames = parts.reduce((a, c) => a + c.frames, 0);
-  const { height, width } = parts[0];
-  const data = new Float32Array(3 * frames * height * width);
-  const plane = height * width;
-  for (const c of parts) for (let ch = 0; ch < 3; ch++) data.set(c.data.subarray(ch * c.frames * plane, (ch + 1) * c.frames * plane), (ch * frames + c.firstFrame) * plane);
-  return { data, frames, height, width };
-}
+// ---- decoding and scoring: on a worker thread, overlapping the next generations
+const scorer = vaeDir ? FidelityScorer.start(vaeDir, Number(values['vae-threads']), latentShape) : null;
+const vae = scorer;
 const ADHERENCE_KEYS = ['colour', 'direction', 'shape', 'continuity'] as const;
 type AdherencePct = Record<(typeof ADHERENCE_KEYS)[number], number>;
-function adherenceOf(cases: Case[], videos: (Video | null)[]): AdherencePct | null {
-  if (!withCaptions || videos.some((v) => !v)) return null;
-  const results: AdherenceResult[] = cases.map((c, i) => {
-    const v = videos[i]!;
-    return { caption: c.caption!, seed: c.seed, expected: parseCaption(c.caption!), measured: measureClip(planarToRgb24(v.data, v.frames, v.height, v.width), v.width, v.height) };
-  });
+function adherenceOf(cases: Case[], measured: ClipMeasurement[]): AdherencePct | null {
+  if (!withCaptions) return null;
+  const results: AdherenceResult[] = cases.map((c, i) => ({ caption: c.caption!, seed: c.seed, expected: parseCaption(c.caption!), measured: measured[i] }));
   const s = scoreAdherence(results);
   return Object.fromEntries(ADHERENCE_KEYS.map((k) => [k, 100 * (s[k].accuracy ?? 0)])) as AdherencePct;
 }
@@ -263,35 +250,31 @@ console.log(`calibration: ${describe(calibCases)}\nselection: ${describe(selectC
 const tDense = performance.now();
 const denseLatents = await evalRun({ table: denseTable, attention: 'reuse', reuse: 'module-outputs' });
 const msPerGeneration = (performance.now() - tDense) / evalCases.length;
-const denseVideos = await Promise.all(denseLatents.map(decode));
-const denseAdherence = adherenceOf(evalCases, denseVideos);
+const denseScored = scorer ? await Promise.all(denseLatents.map((l, i) => scorer.score(l, i, true))) : null;
+const denseAdherence = denseScored ? adherenceOf(evalCases, denseScored.map((d) => d.measured)) : null;
 console.log(`dense: ${(msPerGeneration / 1000).toFixed(2)} s per generation${denseAdherence ? `; adherence ${ADHERENCE_KEYS.map((k) => `${k} ${denseAdherence[k].toFixed(0)}%`).join(', ')}` : ''}`);
 
-interface Result { budget: number; method: string; kind: string; ratio: number; relL2: number; psnr: number | null; ssim: number | null; adherence: AdherencePct | null; seconds: number }
+interface Result { budget: number; method: string; kind: string; ratio: number; relL2: number; psnr: number | null; ssim: number | null; adherence: AdherencePct | null; seconds: number; done: Promise<void> }
 const results: Result[] = [];
 async function evaluate(budget: number, method: string, kind: string, plan: SparsePlan, ratio: number): Promise<Result> {
   const t0 = performance.now();
   const outs = await evalRun(plan);
   return score(budget, method, kind, outs, ratio, (performance.now() - t0) / 1000);
 }
-async function score(budget: number, method: string, kind: string, outs: Float32Array[], ratio: number, seconds: number): Promise<Result> {
-  let relL2 = 0;
-  let psnr = 0;
-  let ssim = 0;
-  const videos: (Video | null)[] = [];
-  for (let i = 0; i < outs.length; i++) {
-    relL2 += relativeL2(denseLatents[i], outs[i]) / outs.length;
-    const v = await decode(outs[i]);
-    videos.push(v);
-    if (v && denseVideos[i]) {
-      psnr += videoPsnr(denseVideos[i]!, v) / outs.length;
-      ssim += videoSsim(denseVideos[i]!, v) / outs.length;
+/** Latent error now; PSNR, SSIM and adherence when the scoring thread has decoded the clips (`done`). */
+function score(budget: number, method: string, kind: string, outs: Float32Array[], ratio: number, seconds: number): Result {
+  const relL2 = outs.reduce((a, o, i) => a + relativeL2(denseLatents[i], o), 0) / outs.length;
+  const result: Result = { budget, method, kind, ratio, relL2, psnr: null, ssim: null, adherence: null, seconds, done: Promise.resolve() };
+  result.done = (scorer ? Promise.all(outs.map((o, i) => scorer.score(o, i))) : Promise.resolve(null)).then((scored: Scored[] | null) => {
+    if (scored) {
+      result.psnr = scored.reduce((a, x) => a + x.psnr, 0) / scored.length;
+      result.ssim = scored.reduce((a, x) => a + x.ssim, 0) / scored.length;
+      result.adherence = adherenceOf(evalCases, scored.map((x) => x.measured));
     }
-  }
-  const adherence = adherenceOf(evalCases, videos);
-  const result = { budget, method, kind, ratio, relL2, psnr: vae ? psnr : null, ssim: vae ? ssim : null, adherence, seconds };
+    const a = result.adherence;
+    console.log(`  ${method} @${Math.round(budget * 100)}%: FLOPs ${ratio.toFixed(3)}, latent rel-L2 ${relL2.toFixed(4)}${result.psnr !== null ? `, PSNR ${result.psnr.toFixed(2)} dB, SSIM ${result.ssim!.toFixed(4)}` : ''}${a ? `, adherence ${ADHERENCE_KEYS.map((k) => a[k].toFixed(0)).join('/')}` : ''} (generation ${seconds.toFixed(0)} s)`);
+  });
   results.push(result);
-  console.log(`  ${method}: FLOPs ${ratio.toFixed(3)}, latent rel-L2 ${relL2.toFixed(4)}${vae ? `, PSNR ${psnr.toFixed(2)} dB, SSIM ${ssim.toFixed(4)}` : ''}${adherence ? `, adherence ${ADHERENCE_KEYS.map((k) => adherence[k].toFixed(0)).join('/')}` : ''} (${seconds.toFixed(0)} s)`);
   return result;
 }
 
@@ -352,7 +335,8 @@ async function learned(budget: number, variant: AttentionVariant, levels: readon
   const kindLabel = s.provenance.kind === 'learned' ? 'learned, token-level' : s.provenance.kind;
   const r = await evaluate(budget, label, kindLabel, { table: s.table, attention: s.attention, reuse: s.reuse, scores: s.scores }, s.flopsRatio);
   if (forecasts.includes('linear')) await evaluate(budget, `${label} + forecast`, kindLabel, { table: s.table, attention: s.attention, reuse: s.reuse, scores: s.scores, forecast: 'linear', forecastAxis }, s.flopsRatio);
-  if (save && values.save) {
+  if (save && values.save) saveJobs.push(async () => {
+    await r.done;
     s.fidelity = {
       latentRelL2: r.relL2,
       ...(r.psnr === null ? {} : { psnr: r.psnr, ssim: r.ssim! }),
@@ -367,12 +351,13 @@ async function learned(budget: number, variant: AttentionVariant, levels: readon
     // the file says what it is: a baseline structure the learner picked is named after it
     const structure = s.provenance.kind === 'learned' ? 'learned' : s.provenance.kind === 'baseline' ? (/\(([a-z-]+)\)/.exec(s.provenance.method)?.[1] ?? 'baseline') : s.provenance.kind;
     const name = `${model.id}-${steps}steps-${structure}-${Math.round(budget * 100)}`;
-    await saveSchedule(s, join(values.save, `${name}.json`));
-    await drawSchedule(s, join(values.save, `${name}.png`));
-    saved.push({ key: `${structure}-${Math.round(budget * 100)}`, file: join(values.save, `${name}.json`), schedule: s });
-    console.log(`  wrote ${join(values.save, `${name}.json`)}`);
-  }
+    await saveSchedule(s, join(values.save!, `${name}.json`));
+    await drawSchedule(s, join(values.save!, `${name}.png`));
+    saved.push({ key: `${structure}-${Math.round(budget * 100)}`, file: join(values.save!, `${name}.json`), schedule: s });
+    console.log(`  wrote ${join(values.save!, `${name}.json`)}`);
+  });
 }
+const saveJobs: (() => Promise<void>)[] = [];
 const saved: { key: string; file: string; schedule: Schedule }[] = [];
 
 const methodFilter = values.methods ? new Set(values.methods.split(',')) : null;
@@ -405,7 +390,9 @@ for (const budget of values.budgets!.split(',').map(Number)) {
   }
 }
 
-// ---- the table
+// ---- the table (after the scoring thread has caught up)
+await Promise.all(results.map((r) => r.done));
+for (const job of saveJobs) await job();
 const totalMinutes = minutesSince(tStart);
 const lines: string[] = [];
 const say = (l = ''): void => {
@@ -433,9 +420,12 @@ for (const budget of [...new Set(results.map((r) => r.budget))]) {
   const base = here.filter((r) => r.kind === 'baseline');
   if (!mine || !base.length) continue;
   const metric = (r: Result): number => (r.psnr ?? -20 * Math.log10(r.relL2));
-  const best = base.reduce((a, b) => (metric(b) > metric(a) ? b : a));
+  // equal FLOPs: the baselines that ran within the learned schedule's FLOPs (+1% of dense); one over it is named apart
+  const fair = base.filter((b) => b.ratio <= mine.ratio + 0.01);
+  const best = (fair.length ? fair : base).reduce((a, b) => (metric(b) > metric(a) ? b : a));
+  const over = base.filter((b) => !fair.includes(b) && metric(b) > metric(best));
   const drop = mine.adherence && denseAdherence ? Math.max(...ADHERENCE_KEYS.map((k) => denseAdherence[k] - mine.adherence![k])) : null;
-  say(`- ${Math.round(budget * 100)}%: learned (${mine.kind}, FLOPs ${mine.ratio.toFixed(3)}) ${metric(mine).toFixed(2)} vs best baseline ${best.method} (FLOPs ${best.ratio.toFixed(3)}) ${metric(best).toFixed(2)}: ${(metric(mine) - metric(best) >= 0 ? '+' : '')}${(metric(mine) - metric(best)).toFixed(2)} dB${mine.ssim !== null && best.ssim !== null ? `, SSIM ${mine.ssim.toFixed(4)} vs ${best.ssim.toFixed(4)}` : ''}${drop === null ? '' : `; adherence worst drop vs dense ${drop.toFixed(0)} points`}`);
+  say(`- ${Math.round(budget * 100)}%: learned (${mine.kind}, FLOPs ${mine.ratio.toFixed(3)}) ${metric(mine).toFixed(2)} vs best baseline ${best.method} (FLOPs ${best.ratio.toFixed(3)}) ${metric(best).toFixed(2)}: ${(metric(mine) - metric(best) >= 0 ? '+' : '')}${(metric(mine) - metric(best)).toFixed(2)} dB${mine.ssim !== null && best.ssim !== null ? `, SSIM ${mine.ssim.toFixed(4)} vs ${best.ssim.toFixed(4)}` : ''}${drop === null ? '' : `; adherence worst drop vs dense ${drop.toFixed(0)} points`}${over.length ? `; with more FLOPs than learned: ${over.map((b) => `${b.method} (FLOPs ${b.ratio.toFixed(3)}) ${metric(b).toFixed(2)}`).join(', ')}` : ''}`);
 }
 if (learning.length) {
   const cal = [...calibrated.values()].reduce((a, c) => ({ g: a.g + c.generations, m: a.m + c.minutes }), { g: 0, m: 0 });
@@ -451,7 +441,7 @@ if (values.out) {
   writeFileSync(join(values.out, 'fidelity.json'), JSON.stringify({ model, setting: settingText, shape, cases: { calibration: describe(calibCases), selection: describe(selectCases), evaluation: describe(evalCases) }, dense: { adherence: denseAdherence, secondsPerGeneration: msPerGeneration / 1000 }, results, learning, minutes: totalMinutes, load: loadavg(), schedules: saved.map((s) => ({ file: s.file, table: s.schedule.table, provenance: s.schedule.provenance })), scoreMix: LEARNED_SCORE_MIX }, null, 1));
   console.log(`wrote ${join(values.out, 'fidelity.md')} and fidelity.json`);
 }
-await vae?.release();
+await scorer?.close();
 await dit.release();
 if (text) await text.encoder.session.release();
 if (tmp) rmSync(tmp, { recursive: true, force: true });
