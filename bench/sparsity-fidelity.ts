@@ -63,7 +63,7 @@ import type { ForecastAxis, ForecastMode } from '../src/sparsity/forecast.js';
 import type { SparsePlan } from '../src/sparsity/executor.js';
 import { relativeL2 } from '../src/sparsity/fidelity.js';
 import type { AttentionVariant } from '../src/sparsity/flops.js';
-import { calibrateCostTable, learnSchedule, sparseRunner, type CostTable, type LearnCase, type PlanRunner } from '../src/sparsity/learn.js';
+import { calibrateCostTable, calibrateGrowth, learnSchedule, sparseRunner, type CostTable, type LearnCase, type PlanRunner } from '../src/sparsity/learn.js';
 import { flopsShapeFor, scheduleModelFor } from '../src/sparsity/modelInfo.js';
 import { DEFAULT_LEVELS, loadSchedule, saveSchedule, type Schedule } from '../src/sparsity/schedule.js';
 import { planFromSchedule } from '../src/sparsity/run-state.js';
@@ -99,7 +99,8 @@ const { values, positionals } = parseArgs({
     'select-captions': { type: 'string', default: SELECT_CAPTIONS },
     'eval-captions': { type: 'string' },
     'calib-seeds': { type: 'string', default: '101' },
-    'select-seeds': { type: 'string', default: '111' },
+    'select-seeds': { type: 'string', default: '111,112' },
+    growth: { type: 'string', default: 'auto' },
     'eval-seeds': { type: 'string', default: '202,303' },
     grouping: { type: 'string' },
     'search-grouping': { type: 'string', default: '1x1' },
@@ -289,7 +290,7 @@ const selection = selectRun && {
 };
 const references = { ...counted };
 const tokenGrid = { frames: latentShape[1] / dit.config.patchSize[0], height: latentShape[2] / dit.config.patchSize[1], width: latentShape[3] / dit.config.patchSize[2] };
-const calibrated = new Map<string, { cost: CostTable; generations: number; minutes: number }>();
+const calibrated = new Map<string, { cost: CostTable; generations: number; minutes: number; growth?: number }>();
 const progress = (label: string) => {
   let last = '';
   return (phase: string, done: number, total: number): void => {
@@ -307,18 +308,25 @@ async function learned(budget: number, variant: AttentionVariant, levels: readon
   if (!calibrated.has(key) && full && levels.every((v) => DEFAULT_LEVELS.includes(v))) {
     // a subset of the levels: the full table's columns (no new generations)
     const cols = levels.map((v) => DEFAULT_LEVELS.indexOf(v));
-    calibrated.set(key, { cost: full.cost.map((row) => row.map((c) => Float64Array.from(cols, (j) => c[j]))), generations: 0, minutes: 0 });
+    calibrated.set(key, { cost: full.cost.map((row) => row.map((c) => Float64Array.from(cols, (j) => c[j]))), generations: 0, minutes: 0, ...(full.growth !== undefined && { growth: full.growth }) });
   }
   if (!calibrated.has(key)) {
     const before = { ...counted };
     const report = progress(label);
     const c = await calibrateCostTable(problem, calibRun, calibRef, grouping, (d, t) => report('calibrate', d, t));
-    calibrated.set(key, { cost: c.cost, generations: counted.generations - before.generations, minutes: (counted.ms - before.ms) / 60000 });
+    // error growth over consecutive sparse steps: measured (auto), given, or none (the additive slot model)
+    let growth: number | undefined;
+    if (values.growth === 'auto') {
+      const g = await calibrateGrowth(problem, calibRun, calibRef, c.cost);
+      growth = g.growth;
+      console.log(`  error growth over consecutive sparse steps: γ = ${g.growth} (${g.windows.map((w) => `steps ${w.steps.join(',')}: measured ${w.measured.toExponential(2)} vs additive ${w.additive.toExponential(2)}`).join('; ')})`);
+    } else if (values.growth !== 'none') growth = Number(values.growth);
+    calibrated.set(key, { cost: c.cost, generations: counted.generations - before.generations, minutes: (counted.ms - before.ms) / 60000, ...(growth !== undefined && { growth }) });
   }
   const cal = calibrated.get(key)!;
   const before = { ...counted };
   const result = await learnSchedule({
-    ...problem, model, sampling, tokenGrid,
+    ...problem, ...(cal.growth !== undefined && { growth: cal.growth }), model, sampling, tokenGrid,
     run: calibRun, reference: calibRef, grouping, searchGrouping, iterations: Number(values.iterations),
     casesDescription: `calibration cases: ${describe(calibCases)}, ${settingText}`,
     calibrated: cal.cost,

@@ -32,7 +32,7 @@ import { SparseDiT, type SparseDiTOptions, type SparsePlan } from './executor.js
 import { denseBlockFlops, generationFlops, levelFlops, type AttentionVariant, type FlopsShape } from './flops.js';
 import { DEFAULT_LEVELS, isTokenLevel, makeSchedule, type Schedule, type ScheduleModel } from './schedule.js';
 import { LEARNED_SCORE_MIX } from './scores.js';
-import { solveLevelSchedule } from './solver.js';
+import { solveAgedSchedule, solveLevelSchedule } from './solver.js';
 
 /** cost[step][layer][levelIndex]. */
 export type CostTable = Float64Array[][];
@@ -140,6 +140,12 @@ export interface LearnProblem {
   /** Generation FLOPs budget as a fraction of dense (both CFG branches, head included). */
   budget: number;
   branches?: number;
+  /**
+   * Error growth with cache age for the solver (solveAgedSchedule): a sparse slot in the a-th
+   * consecutive step with sparse slots costs its table cost · a^growth. Absent: the additive
+   * slot model (solveLevelSchedule). `calibrateGrowth` measures it.
+   */
+  growth?: number;
 }
 
 const denseTable = (steps: number, layers: number): number[][] => Array.from({ length: steps }, () => new Array<number>(layers).fill(1));
@@ -177,6 +183,51 @@ export async function calibrateCostTable(p: LearnProblem, run: PlanRunner, refer
   return { cost, runs };
 }
 
+export interface GrowthCalibration {
+  /** The fitted exponent: a run of a sparse steps costs Σ_i cost_i · i^growth. */
+  growth: number;
+  /** Generations-runs used (each one run of the cases). */
+  runs: number;
+  /** Measured against predicted (additive) error of each window. */
+  windows: { steps: number[]; measured: number; additive: number }[];
+}
+
+/**
+ * How errors grow when the same caches are reused over consecutive steps: runs of 2 and 3
+ * consecutive steps at level 0 (every layer) in the middle of sampling, measured against the
+ * additive prediction of the calibrated table (the sum of their single-step costs); the
+ * exponent γ of the aged model (the i-th step of a run costs i^γ times its single-step cost)
+ * is fitted by least squares on the log errors over [0, 4].
+ */
+export async function calibrateGrowth(p: LearnProblem, run: PlanRunner, reference: Float32Array[], cost: CostTable): Promise<GrowthCalibration> {
+  const levels = p.levels ?? DEFAULT_LEVELS;
+  const zero = levels.indexOf(0);
+  const attention = p.attention ?? 'reuse';
+  if (zero < 0 || p.steps < 6) return { growth: 0, runs: 0, windows: [] };
+  const starts = [...new Set([Math.max(1, Math.round(p.steps / 3)), Math.max(1, Math.round(p.steps / 2))])];
+  const windows: GrowthCalibration['windows'] = [];
+  const single = (t: number): number => cost[t].reduce((a, c) => a + c[zero], 0);
+  for (const t0 of starts)
+    for (const len of [2, 3]) {
+      const steps = Array.from({ length: len }, (_, i) => t0 + i).filter((t) => t < p.steps - 1);
+      if (steps.length < 2) continue;
+      const table = denseTable(p.steps, p.layers);
+      for (const t of steps) table[t].fill(0);
+      const measured = meanError(await run(planOf(table, attention)), reference);
+      windows.push({ steps, measured, additive: steps.reduce((a, t) => a + single(t), 0) });
+    }
+  let best = { growth: 0, loss: Infinity };
+  for (let g = 0; g <= 4 + 1e-9; g += 0.05) {
+    let loss = 0;
+    for (const w of windows) {
+      const pred = w.steps.reduce((a, t, i) => a + single(t) * (i + 1) ** g, 0);
+      loss += (Math.log(Math.max(w.measured, 1e-20)) - Math.log(Math.max(pred, 1e-20))) ** 2;
+    }
+    if (loss < best.loss) best = { growth: Number(g.toFixed(2)), loss };
+  }
+  return { growth: best.growth, runs: windows.length, windows };
+}
+
 export interface SolvedTable {
   table: number[][];
   flopsRatio: number;
@@ -190,7 +241,7 @@ export function solveForBudget(p: LearnProblem, cost: CostTable): SolvedTable {
   const dense = generationFlops(p.shape, denseTable(p.steps, p.layers), attention, branches);
   const fixed = dense.dense - dense.denseBlocks;
   const blockBudget = (p.budget * dense.dense - fixed) / branches;
-  const sol = solveLevelSchedule({
+  const problem = {
     steps: p.steps,
     layers: p.layers,
     levels,
@@ -198,7 +249,8 @@ export function solveForBudget(p: LearnProblem, cost: CostTable): SolvedTable {
     levelFlops: levels.map((v) => levelFlops(p.shape, v, attention)),
     denseBlockFlops: denseBlockFlops(p.shape).total,
     blockFlopsBudget: Math.max(0, blockBudget),
-  });
+  };
+  const sol = p.growth === undefined ? solveLevelSchedule(problem) : solveAgedSchedule({ ...problem, growth: p.growth });
   return { table: sol.table, flopsRatio: generationFlops(p.shape, sol.table, attention, branches).ratio };
 }
 
@@ -470,7 +522,7 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
     scores: LEARNED_SCORE_MIX,
     table: chosen.table,
     flopsRatio: chosen.flopsRatio,
-    provenance: learnedProvenance(chosen, `calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}${searchNote}`, iterations, o.budget),
+    provenance: learnedProvenance(chosen, `calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP${o.growth !== undefined ? ` with error growth over consecutive sparse steps (the i-th step of a run costs i^${o.growth} × its single-step cost)` : ''}, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}${searchNote}`, iterations, o.budget),
     fidelity: { latentRelL2: Math.sqrt(chosen.error), how: `RMS over cases of the final-latent relative L2 error vs the dense run with the same noise and prompts; ${o.selection?.description ?? o.casesDescription}` },
   });
   return { schedule, cost: refined.cost, calibrated, history: refined.history, runs };

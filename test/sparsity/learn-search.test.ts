@@ -1,7 +1,7 @@
 /** The learner's local search and honest provenance, on a model-free error function. */
 import { describe, expect, it } from 'vitest';
 import { generationFlops, type FlopsShape } from '../../src/sparsity/flops.js';
-import { learnedProvenance, learnPlan, localSearch, type PlanRunner } from '../../src/sparsity/learn.js';
+import { calibrateGrowth, emptyCostTable, learnedProvenance, learnPlan, localSearch, solveForBudget, type PlanRunner } from '../../src/sparsity/learn.js';
 import { blockReuseBaseline } from '../../src/sparsity/methods/index.js';
 
 const shape: FlopsShape = { dim: 96, ffnDim: 256, textLen: 16, textDim: 64, layers: 3, tokens: 48, patchFeatures: 64, headFeatures: 64, freqDim: 256 };
@@ -62,6 +62,34 @@ describe('local search on the solved table', () => {
     const p = learnPlan({ steps: 8, layers: 3, grouping: { steps: 2, layers: 1 }, iterations: 1, generations: 10 }, 100);
     // 12 cells × 4 sparse levels + the dense reference; refine 2 + 12; choice 2; search 10
     expect(p).toEqual({ calibrate: 49, refine: 14, select: 2, search: 10, total: 75, etaMs: 7500 });
+  });
+});
+
+describe('error growth over consecutive sparse steps', () => {
+  it('fits the exponent of a model whose reused caches drift with age, and the solver then spreads reuse out', async () => {
+    const T = 12;
+    // true error: the i-th consecutive step at level 0 costs 0.01 · i² (per layer 1/3 of it)
+    const run: PlanRunner = async (plan) => {
+      let e = 0;
+      let age = 0;
+      for (const row of plan.table) {
+        age = row.every((v) => v === 1) ? 0 : age + 1;
+        for (const v of row) if (v < 1) e += (0.01 / 3) * (1 - v) ** 2 * age ** 2;
+      }
+      return [Float32Array.from([1 + Math.sqrt(e)])];
+    };
+    const cost = emptyCostTable(T, 3, [0, 0.25, 0.5, 0.75, 1]);
+    for (let t = 1; t < T; t++) for (let l = 0; l < 3; l++) cost[t][l].forEach((_, s, c) => s < 4 && (c[s] = (0.01 / 3) * (1 - s / 4) ** 2));
+    const p = { steps: T, layers: 3, shape, budget: 0.55 };
+    const g = await calibrateGrowth(p, run, reference, cost);
+    expect(g.runs).toBeGreaterThanOrEqual(2);
+    expect(g.growth).toBeGreaterThan(1.7);
+    expect(g.growth).toBeLessThan(2.3);
+    const aged = solveForBudget({ ...p, growth: g.growth }, cost);
+    const additive = solveForBudget(p, cost);
+    const err = async (table: number[][]): Promise<number> => ((await run({ table, attention: 'reuse', reuse: 'module-outputs' }))[0][0] - 1) ** 2;
+    expect(aged.flopsRatio).toBeLessThanOrEqual(0.55 + 1e-9);
+    expect(await err(aged.table)).toBeLessThanOrEqual(await err(additive.table));
   });
 });
 
