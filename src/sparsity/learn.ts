@@ -328,6 +328,8 @@ export interface LearnScheduleOptions extends LearnProblem {
   msPerRun?: number;
   /** Reuse a calibrated table (e.g. across budgets) instead of measuring it again. */
   calibrated?: CostTable;
+  /** Fit `growth` (calibrateGrowth, up to 4 runs) after calibration when it is not given. */
+  fitGrowth?: boolean;
   /**
    * Other cases (e.g. other seeds) that pick the final schedule among the solved table and the
    * structured seeds. The solved table is tuned on the calibration cases, so judging it on them
@@ -478,6 +480,11 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
     const c = await calibrateCostTable(o, o.run, reference, o.grouping, (d, t) => o.onProgress?.('calibrate', d, t));
     calibrated = c.cost;
     runs += c.runs;
+  }
+  if (o.fitGrowth && o.growth === undefined) {
+    const g = await calibrateGrowth(o, o.run, reference, calibrated);
+    runs += g.runs;
+    o = { ...o, growth: g.growth };
   }
   const iterations = o.iterations ?? 3;
   const refined = await refineCostTable(o, o.run, reference, calibrated, o.grouping, iterations);

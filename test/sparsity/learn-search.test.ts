@@ -1,7 +1,7 @@
 /** The learner's local search and honest provenance, on a model-free error function. */
 import { describe, expect, it } from 'vitest';
 import { generationFlops, type FlopsShape } from '../../src/sparsity/flops.js';
-import { calibrateGrowth, emptyCostTable, learnedProvenance, learnPlan, localSearch, solveForBudget, type PlanRunner } from '../../src/sparsity/learn.js';
+import { calibrateGrowth, emptyCostTable, learnedProvenance, learnPlan, learnSchedule, localSearch, solveForBudget, type PlanRunner } from '../../src/sparsity/learn.js';
 import { blockReuseBaseline } from '../../src/sparsity/methods/index.js';
 
 const shape: FlopsShape = { dim: 96, ffnDim: 256, textLen: 16, textDim: 64, layers: 3, tokens: 48, patchFeatures: 64, headFeatures: 64, freqDim: 256 };
@@ -90,6 +90,13 @@ describe('error growth over consecutive sparse steps', () => {
     const err = async (table: number[][]): Promise<number> => ((await run({ table, attention: 'reuse', reuse: 'module-outputs' }))[0][0] - 1) ** 2;
     expect(aged.flopsRatio).toBeLessThanOrEqual(0.55 + 1e-9);
     expect(await err(aged.table)).toBeLessThanOrEqual(await err(additive.table));
+    // learnSchedule fits it when asked and says so in the provenance
+    const learned = await learnSchedule({
+      ...p, model: { id: 'toy', layers: 3, dim: 96, heads: 4 }, sampling: { steps: T, shift: 5, guidance: 5, solver: 'unipc' }, tokenGrid: { frames: 3, height: 4, width: 4 },
+      run, reference, grouping: { steps: 1, layers: 3 }, iterations: 0, casesDescription: 'toy', calibrated: cost, fitGrowth: true,
+    });
+    expect(learned.schedule.provenance.method).toMatch(/error growth over consecutive sparse steps \(the i-th step of a run costs i\^[\d.]+ /);
+    expect(learned.schedule.flopsRatio).toBeLessThanOrEqual(0.55 + 1e-9);
   });
 });
 
