@@ -101,6 +101,7 @@ const { values, positionals } = parseArgs({
     'calib-seeds': { type: 'string', default: '101' },
     'select-seeds': { type: 'string', default: '111,112' },
     growth: { type: 'string', default: 'auto' },
+    'max-run': { type: 'string' },
     'eval-seeds': { type: 'string', default: '202,303' },
     grouping: { type: 'string' },
     'search-grouping': { type: 'string', default: '1x1' },
@@ -255,7 +256,7 @@ const denseScored = scorer ? await Promise.all(denseLatents.map((l, i) => scorer
 const denseAdherence = denseScored ? adherenceOf(evalCases, denseScored.map((d) => d.measured)) : null;
 console.log(`dense: ${(msPerGeneration / 1000).toFixed(2)} s per generation${denseAdherence ? `; adherence ${ADHERENCE_KEYS.map((k) => `${k} ${denseAdherence[k].toFixed(0)}%`).join(', ')}` : ''}`);
 
-interface Result { budget: number; method: string; kind: string; ratio: number; relL2: number; psnr: number | null; ssim: number | null; adherence: AdherencePct | null; seconds: number; done: Promise<void> }
+interface Result { budget: number; method: string; kind: string; ratio: number; relL2: number; psnr: number | null; ssim: number | null; adherence: AdherencePct | null; seconds: number; done: Promise<void>; perCase?: { relL2: number[]; psnr: number[] } }
 const results: Result[] = [];
 async function evaluate(budget: number, method: string, kind: string, plan: SparsePlan, ratio: number): Promise<Result> {
   const t0 = performance.now();
@@ -264,7 +265,8 @@ async function evaluate(budget: number, method: string, kind: string, plan: Spar
 }
 /** Latent error now; PSNR, SSIM and adherence when the scoring thread has decoded the clips (`done`). */
 function score(budget: number, method: string, kind: string, outs: Float32Array[], ratio: number, seconds: number): Result {
-  const relL2 = outs.reduce((a, o, i) => a + relativeL2(denseLatents[i], o), 0) / outs.length;
+  const caseL2 = outs.map((o, i) => relativeL2(denseLatents[i], o));
+  const relL2 = caseL2.reduce((a, b) => a + b, 0) / outs.length;
   const result: Result = { budget, method, kind, ratio, relL2, psnr: null, ssim: null, adherence: null, seconds, done: Promise.resolve() };
   result.done = (scorer ? Promise.all(outs.map((o, i) => scorer.score(o, i))) : Promise.resolve(null)).then((scored: Scored[] | null) => {
     if (scored) {
@@ -272,6 +274,7 @@ function score(budget: number, method: string, kind: string, outs: Float32Array[
       result.ssim = scored.reduce((a, x) => a + x.ssim, 0) / scored.length;
       result.adherence = adherenceOf(evalCases, scored.map((x) => x.measured));
     }
+    result.perCase = { relL2: caseL2, psnr: scored ? scored.map((x) => x.psnr) : [] };
     const a = result.adherence;
     console.log(`  ${method} @${Math.round(budget * 100)}%: FLOPs ${ratio.toFixed(3)}, latent rel-L2 ${relL2.toFixed(4)}${result.psnr !== null ? `, PSNR ${result.psnr.toFixed(2)} dB, SSIM ${result.ssim!.toFixed(4)}` : ''}${a ? `, adherence ${ADHERENCE_KEYS.map((k) => a[k].toFixed(0)).join('/')}` : ''} (generation ${seconds.toFixed(0)} s)`);
   });
@@ -326,7 +329,7 @@ async function learned(budget: number, variant: AttentionVariant, levels: readon
   const cal = calibrated.get(key)!;
   const before = { ...counted };
   const result = await learnSchedule({
-    ...problem, ...(cal.growth !== undefined && { growth: cal.growth }), model, sampling, tokenGrid,
+    ...problem, ...(cal.growth !== undefined && { growth: cal.growth }), ...(values['max-run'] !== undefined && { maxRun: Number(values['max-run']) }), model, sampling, tokenGrid,
     run: calibRun, reference: calibRef, grouping, searchGrouping, iterations: Number(values.iterations),
     casesDescription: `calibration cases: ${describe(calibCases)}, ${settingText}`,
     calibrated: cal.cost,

@@ -306,6 +306,23 @@ export class TokenReuseHooks implements ForwardHooks {
       mask = new Uint8Array(n);
       for (let i = 0; i < skip.length; i++) mask[skip[i]] = 1;
     }
+    const sa = c.sa.f32;
+    const ca = c.ca.f32;
+    const ffn = c.ffn.f32;
+    if (sa && ca && ffn) {
+      // float32 caches: one fused pass, the same float32 roundings in the same order as the three row adds below
+      for (let i = 0; i < n; i++) {
+        if (mask && mask[i]) continue;
+        const o = i * D;
+        for (let j = 0; j < D; j++) {
+          const k = o + j;
+          let v = Math.fround(out[k] + gateSa[j] * sa[k]);
+          v = Math.fround(v + ca[k]);
+          out[k] = v + gateFfn[j] * ffn[k];
+        }
+      }
+      return out;
+    }
     for (let i = 0; i < n; i++) {
       if (mask && mask[i]) continue;
       const o = i * D;

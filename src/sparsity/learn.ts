@@ -146,6 +146,16 @@ export interface LearnProblem {
    * slot model (solveLevelSchedule). `calibrateGrowth` measures it.
    */
   growth?: number;
+  /** With `growth`: at most this many consecutive steps with sparse slots (also kept by the local search). */
+  maxRun?: number;
+}
+
+/** The longest run of consecutive steps with some slot below 1. */
+export function longestSparseRun(table: readonly (readonly number[])[]): number {
+  let longest = 0;
+  let run = 0;
+  for (const row of table) longest = Math.max(longest, (run = row.every((v) => v >= 1) ? 0 : run + 1));
+  return longest;
 }
 
 const denseTable = (steps: number, layers: number): number[][] => Array.from({ length: steps }, () => new Array<number>(layers).fill(1));
@@ -250,7 +260,7 @@ export function solveForBudget(p: LearnProblem, cost: CostTable): SolvedTable {
     denseBlockFlops: denseBlockFlops(p.shape).total,
     blockFlopsBudget: Math.max(0, blockBudget),
   };
-  const sol = p.growth === undefined ? solveLevelSchedule(problem) : solveAgedSchedule({ ...problem, growth: p.growth });
+  const sol = p.growth === undefined ? solveLevelSchedule(problem) : solveAgedSchedule({ ...problem, growth: p.growth, ...(p.maxRun !== undefined && { maxRun: p.maxRun }) });
   return { table: sol.table, flopsRatio: generationFlops(p.shape, sol.table, attention, branches).ratio };
 }
 
@@ -444,7 +454,7 @@ export async function localSearch(p: LearnProblem, start: { table: number[][]; e
         const down = pick(table, (c) => (c === up || !c.steps.some((t) => c.layers.some((l) => table[t][l] > levels[0])) ? 0 : 1 / Math.sqrt(cap(delta(table, c, -1)) + 1e-9)));
         if (down !== up) shiftCell(table, down, -1);
       }
-      if (ratio(table) <= p.budget + 1e-9 && table.some((r, t) => r.some((v, l) => v !== best.table[t][l]))) candidate = table;
+      if (ratio(table) <= p.budget + 1e-9 && table.some((r, t) => r.some((v, l) => v !== best.table[t][l])) && (p.maxRun === undefined || longestSparseRun(table) <= p.maxRun)) candidate = table;
     }
     if (!candidate) break;
     const error = meanError(await run(planOf(candidate, attention)), reference);
@@ -529,7 +539,7 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
     scores: LEARNED_SCORE_MIX,
     table: chosen.table,
     flopsRatio: chosen.flopsRatio,
-    provenance: learnedProvenance(chosen, `calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP${o.growth !== undefined ? ` with error growth over consecutive sparse steps (the i-th step of a run costs i^${o.growth} × its single-step cost)` : ''}, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}${searchNote}`, iterations, o.budget),
+    provenance: learnedProvenance(chosen, `calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP${o.growth !== undefined ? ` with error growth over consecutive sparse steps (the i-th step of a run costs i^${o.growth} × its single-step cost${o.maxRun !== undefined ? `, runs of at most ${o.maxRun}` : ''})` : ''}, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}${searchNote}`, iterations, o.budget),
     fidelity: { latentRelL2: Math.sqrt(chosen.error), how: `RMS over cases of the final-latent relative L2 error vs the dense run with the same noise and prompts; ${o.selection?.description ?? o.casesDescription}` },
   });
   return { schedule, cost: refined.cost, calibrated, history: refined.history, runs };

@@ -243,6 +243,8 @@ export interface AgedScheduleProblem extends LevelScheduleProblem {
   growth: number;
   /** Ages beyond this count as this one (default 8). */
   maxAge?: number;
+  /** At most this many consecutive steps with a sparse slot (the caches refreshed at least that often); default unlimited. */
+  maxRun?: number;
 }
 
 /**
@@ -258,7 +260,8 @@ export function solveAgedSchedule(p: AgedScheduleProblem): LevelSchedule {
   const { steps, layers, levels } = p;
   if (p.cost.length !== steps || p.cost.some((row) => row.length !== layers)) throw new SolverInputError(`solver: the cost table must be ${steps} steps × ${layers} layers`);
   if (p.levelFlops.length !== levels.length) throw new SolverInputError('solver: one FLOPs value per level is needed');
-  const maxAge = Math.max(1, Math.floor(p.maxAge ?? 8));
+  const maxRun = p.maxRun ?? Infinity;
+  const maxAge = Math.max(1, Math.floor(Math.min(p.maxAge ?? 8, maxRun)));
   const top = levels.length - 1;
   if (levels[top] !== 1) throw new SolverInputError('solver: the last level must be 1 (dense)');
   // row options: level indices per layer
@@ -305,6 +308,7 @@ export function solveAgedSchedule(p: AgedScheduleProblem): LevelSchedule {
         for (let k = 0; k < options.length; k++) {
           const nb = b + optWeight[k];
           if (nb > B) continue;
+          if (!optDense[k] && a + 1 > maxRun) continue;
           const na = optDense[k] ? 0 : Math.min(maxAge, a + 1);
           const v = here + (optDense[k] ? rowCost[k] : rowCost[k] * g[na]);
           const idx = nb * A + na;
