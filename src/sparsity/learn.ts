@@ -32,7 +32,7 @@ import { SparseDiT, type SparseDiTOptions, type SparsePlan } from './executor.js
 import { denseBlockFlops, generationFlops, levelFlops, type AttentionVariant, type FlopsShape } from './flops.js';
 import { DEFAULT_LEVELS, isTokenLevel, makeSchedule, type Schedule, type ScheduleModel } from './schedule.js';
 import { LEARNED_SCORE_MIX } from './scores.js';
-import { solveAgedSchedule, solveLevelSchedule } from './solver.js';
+import { solveAgedSchedule, solveLevelSchedule, SolverInputError } from './solver.js';
 
 /** cost[step][layer][levelIndex]. */
 export type CostTable = Float64Array[][];
@@ -260,7 +260,17 @@ export function solveForBudget(p: LearnProblem, cost: CostTable): SolvedTable {
     denseBlockFlops: denseBlockFlops(p.shape).total,
     blockFlopsBudget: Math.max(0, blockBudget),
   };
-  const sol = p.growth === undefined ? solveLevelSchedule(problem) : solveAgedSchedule({ ...problem, growth: p.growth, ...(p.maxRun !== undefined && { maxRun: p.maxRun }) });
+  const aged = (maxRun?: number): ReturnType<typeof solveAgedSchedule> => solveAgedSchedule({ ...problem, growth: p.growth!, ...(maxRun !== undefined && { maxRun }) });
+  let sol;
+  if (p.growth === undefined) sol = solveLevelSchedule(problem);
+  else
+    try {
+      sol = aged(p.maxRun);
+    } catch (e) {
+      // a budget too small for runs that short: solve without the limit
+      if (!(e instanceof SolverInputError) || p.maxRun === undefined) throw e;
+      sol = aged();
+    }
   return { table: sol.table, flopsRatio: generationFlops(p.shape, sol.table, attention, branches).ratio };
 }
 
