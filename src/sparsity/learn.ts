@@ -451,6 +451,8 @@ export async function localSearch(p: LearnProblem, start: { table: number[][]; e
     return cells[cells.length - 1];
   };
   const cap = (v: number): number => Math.min(v, FORBIDDEN_COST / 10);
+  // the run-length limit holds for the search when its start keeps it (a budget too small for it solved without it)
+  const runLimit = p.maxRun !== undefined && longestSparseRun(start.table) <= p.maxRun ? p.maxRun : undefined;
   let best = { table: start.table.map((r) => r.slice()), error: start.error };
   let tried = 0;
   let accepted = 0;
@@ -464,7 +466,7 @@ export async function localSearch(p: LearnProblem, start: { table: number[][]; e
         const down = pick(table, (c) => (c === up || !c.steps.some((t) => c.layers.some((l) => table[t][l] > levels[0])) ? 0 : 1 / Math.sqrt(cap(delta(table, c, -1)) + 1e-9)));
         if (down !== up) shiftCell(table, down, -1);
       }
-      if (ratio(table) <= p.budget + 1e-9 && table.some((r, t) => r.some((v, l) => v !== best.table[t][l])) && (p.maxRun === undefined || longestSparseRun(table) <= p.maxRun)) candidate = table;
+      if (ratio(table) <= p.budget + 1e-9 && table.some((r, t) => r.some((v, l) => v !== best.table[t][l])) && (runLimit === undefined || longestSparseRun(table) <= runLimit)) candidate = table;
     }
     if (!candidate) break;
     const error = meanError(await run(planOf(candidate, attention)), reference);

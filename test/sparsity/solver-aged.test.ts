@@ -82,5 +82,9 @@ describe('solveAgedSchedule', () => {
     expect(grown.table.filter((r) => r[0] === 0)).toHaveLength(4);
     expect(runs(grown.table)).toBe(1); // dense, reused, dense, reused, ...
     expect(agedCost(grown.table, cost, 2)).toBeLessThan(agedCost(flat.table, cost, 2) + 1e-9);
+    // a run-length limit: no two sparse steps in a row even without growth; too small a budget for it is refused
+    const limited = solveAgedSchedule({ steps: 8, layers: 1, levels: [0, 0.5, 1], cost, levelFlops: [0, 0.9, 1], denseBlockFlops: 1, blockFlopsBudget: 4, unitsPerBlock: 10, growth: 0, maxRun: 1 });
+    expect(runs(limited.table)).toBe(1);
+    expect(() => solveAgedSchedule({ steps: 8, layers: 1, levels: [0, 0.5, 1], cost, levelFlops: [0, 0.9, 1], denseBlockFlops: 1, blockFlopsBudget: 3, unitsPerBlock: 10, growth: 0, maxRun: 1 })).toThrow(/no assignment fits/);
   });
 });
