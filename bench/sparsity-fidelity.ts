@@ -428,7 +428,7 @@ say();
 for (const budget of [...new Set(results.map((r) => r.budget))]) {
   const here = results.filter((r) => r.budget === budget);
   const mine = here.find((r) => r.method === 'learned' || r.method === `learned (${variants[0]})`);
-  const base = here.filter((r) => r.kind === 'baseline');
+  const base = here.filter((r) => r.kind === 'baseline' && r !== mine);
   if (!mine || !base.length) continue;
   const metric = (r: Result): number => (r.psnr ?? -20 * Math.log10(r.relL2));
   // equal FLOPs: the baselines that ran within the learned schedule's FLOPs (+1% of dense); one over it is named apart
