@@ -106,6 +106,8 @@ export interface LearnRequest {
   onProgress?: (phase: 'encode-text' | 'calibrate' | 'refine' | 'search', done: number, total: number) => void;
   /** Local-search generations after the choice (see learnSchedule). */
   generations?: number;
+  /** Error growth over consecutive sparse steps for the solver: fitted ('auto'), or γ (see LearnProblem.growth); absent: additive. */
+  growth?: number | 'auto';
   /** Told before learning starts: generations per phase and an ETA. */
   onPlan?: (plan: LearnPlan) => void;
 }
@@ -137,6 +139,7 @@ export async function learnForTarget(t: ScheduleTarget, r: LearnRequest, threads
     casesDescription: `${r.prompts.length} prompt(s) × seeds ${r.seeds.join(', ')} (torch CPU randn), ${s.steps} ${s.solver} steps, shift ${s.shift}, guidance ${s.guidance}`,
     ...(r.onProgress && { onProgress: r.onProgress }),
     ...(r.generations !== undefined && { generations: r.generations }),
+    ...(r.growth === 'auto' ? { fitGrowth: true } : r.growth !== undefined && { growth: r.growth }),
     ...(r.onPlan && { onPlan: r.onPlan }),
     ...(selectCases.length > 0 && {
       selection: { run: sparseRunner(t.dit, selectCases, s), description: `${r.prompts.length} prompt(s) × selection seeds ${r.selectSeeds!.join(', ')} (torch CPU randn)` },

@@ -80,7 +80,9 @@ export class SparseDiT implements VelocityModel, SparseRunState {
     });
     const weights = planWeights(plan, options);
     const queries = options.attentionQueries ?? 256;
-    const influence = !options.hooks && plan.reuse !== 'stack-residual' && weights.attention !== 0 && queries > 0 ? await AttentionInfluence.create(dit.config.dim, dit.config.numHeads, queries) : null;
+    // The scorer's signals only serve partial levels: a table of whole blocks (FORA-like reuse, all ones) needs none.
+    const partial = plan.table.some((row) => row.some((v) => v > 0 && v < 1));
+    const influence = !options.hooks && partial && plan.reuse !== 'stack-residual' && weights.attention !== 0 && queries > 0 ? await AttentionInfluence.create(dit.config.dim, dit.config.numHeads, queries) : null;
     return new SparseDiT(dit, plan, influence, options);
   }
 
@@ -118,6 +120,8 @@ export class SparseDiT implements VelocityModel, SparseRunState {
 export class TokenReuseHooks implements ForwardHooks {
   /** Layers whose cache the plan ever reads (others skip the writes). */
   private readonly needsCache: boolean[];
+  /** Layers the plan ever runs at a partial level (only they need the scorer's signals). */
+  private readonly needsSignals: boolean[];
   /** Levels run in the current pass. */
   private row: number[] = [];
   /** Forecast histories and cached block inputs, per layer cache (dropped with it on reset). */
@@ -134,6 +138,7 @@ export class TokenReuseHooks implements ForwardHooks {
   ) {
     const { plan } = run;
     this.needsCache = Array.from({ length: run.dit.config.numLayers }, (_, l) => plan.table.some((row) => row[l] < 1));
+    this.needsSignals = Array.from({ length: run.dit.config.numLayers }, (_, l) => plan.table.some((row) => row[l] > 0 && row[l] < 1));
     this.forecast = plan.forecast === 'linear';
     this.movement = (weights.movement ?? 0) !== 0;
   }
@@ -267,7 +272,7 @@ export class TokenReuseHooks implements ForwardHooks {
       h.ca.record(c.ca, null, t);
       h.ffn.record(c.ffn, null, t);
     }
-    if (this.movement) {
+    if (this.movement && this.needsSignals[l]) {
       const e = this.extra(c);
       if (e.input?.length === call.x.length) e.input.set(call.x);
       else e.input = new Float32Array(call.x);
@@ -280,8 +285,10 @@ export class TokenReuseHooks implements ForwardHooks {
       c.v.write(null, out.v);
     }
     const t0 = performance.now();
-    if (this.weights.value !== 0) c.valueScore = valueNormSignal(out.v, cache.tokens, dit.config.numHeads);
-    if (this.influence) c.attentionScore = await this.influence.compute(out.q, out.k);
+    if (this.needsSignals[l]) {
+      if (this.weights.value !== 0) c.valueScore = valueNormSignal(out.v, cache.tokens, dit.config.numHeads);
+      if (this.influence) c.attentionScore = await this.influence.compute(out.q, out.k);
+    }
     stats.scoringMs += performance.now() - t0;
     cache.markRecomputed(branch, l, null);
   }
@@ -298,6 +305,23 @@ export class TokenReuseHooks implements ForwardHooks {
     if (skip) {
       mask = new Uint8Array(n);
       for (let i = 0; i < skip.length; i++) mask[skip[i]] = 1;
+    }
+    const sa = c.sa.f32;
+    const ca = c.ca.f32;
+    const ffn = c.ffn.f32;
+    if (sa && ca && ffn) {
+      // float32 caches: one fused pass, the same float32 roundings in the same order as the three row adds below
+      for (let i = 0; i < n; i++) {
+        if (mask && mask[i]) continue;
+        const o = i * D;
+        for (let j = 0; j < D; j++) {
+          const k = o + j;
+          let v = Math.fround(out[k] + gateSa[j] * sa[k]);
+          v = Math.fround(v + ca[k]);
+          out[k] = v + gateFfn[j] * ffn[k];
+        }
+      }
+      return out;
     }
     for (let i = 0; i < n; i++) {
       if (mask && mask[i]) continue;

@@ -32,7 +32,7 @@ import { SparseDiT, type SparseDiTOptions, type SparsePlan } from './executor.js
 import { denseBlockFlops, generationFlops, levelFlops, type AttentionVariant, type FlopsShape } from './flops.js';
 import { DEFAULT_LEVELS, isTokenLevel, makeSchedule, type Schedule, type ScheduleModel } from './schedule.js';
 import { LEARNED_SCORE_MIX } from './scores.js';
-import { solveLevelSchedule } from './solver.js';
+import { solveAgedSchedule, solveLevelSchedule, SolverInputError } from './solver.js';
 
 /** cost[step][layer][levelIndex]. */
 export type CostTable = Float64Array[][];
@@ -140,6 +140,22 @@ export interface LearnProblem {
   /** Generation FLOPs budget as a fraction of dense (both CFG branches, head included). */
   budget: number;
   branches?: number;
+  /**
+   * Error growth with cache age for the solver (solveAgedSchedule): a sparse slot in the a-th
+   * consecutive step with sparse slots costs its table cost · a^growth. Absent: the additive
+   * slot model (solveLevelSchedule). `calibrateGrowth` measures it.
+   */
+  growth?: number;
+  /** With `growth`: at most this many consecutive steps with sparse slots (also kept by the local search). */
+  maxRun?: number;
+}
+
+/** The longest run of consecutive steps with some slot below 1. */
+export function longestSparseRun(table: readonly (readonly number[])[]): number {
+  let longest = 0;
+  let run = 0;
+  for (const row of table) longest = Math.max(longest, (run = row.every((v) => v >= 1) ? 0 : run + 1));
+  return longest;
 }
 
 const denseTable = (steps: number, layers: number): number[][] => Array.from({ length: steps }, () => new Array<number>(layers).fill(1));
@@ -177,6 +193,51 @@ export async function calibrateCostTable(p: LearnProblem, run: PlanRunner, refer
   return { cost, runs };
 }
 
+export interface GrowthCalibration {
+  /** The fitted exponent: a run of a sparse steps costs Σ_i cost_i · i^growth. */
+  growth: number;
+  /** Generations-runs used (each one run of the cases). */
+  runs: number;
+  /** Measured against predicted (additive) error of each window. */
+  windows: { steps: number[]; measured: number; additive: number }[];
+}
+
+/**
+ * How errors grow when the same caches are reused over consecutive steps: runs of 2 and 3
+ * consecutive steps at level 0 (every layer) in the middle of sampling, measured against the
+ * additive prediction of the calibrated table (the sum of their single-step costs); the
+ * exponent γ of the aged model (the i-th step of a run costs i^γ times its single-step cost)
+ * is fitted by least squares on the log errors over [0, 4].
+ */
+export async function calibrateGrowth(p: LearnProblem, run: PlanRunner, reference: Float32Array[], cost: CostTable): Promise<GrowthCalibration> {
+  const levels = p.levels ?? DEFAULT_LEVELS;
+  const zero = levels.indexOf(0);
+  const attention = p.attention ?? 'reuse';
+  if (zero < 0 || p.steps < 6) return { growth: 0, runs: 0, windows: [] };
+  const starts = [...new Set([Math.max(1, Math.round(p.steps / 3)), Math.max(1, Math.round(p.steps / 2))])];
+  const windows: GrowthCalibration['windows'] = [];
+  const single = (t: number): number => cost[t].reduce((a, c) => a + c[zero], 0);
+  for (const t0 of starts)
+    for (const len of [2, 3]) {
+      const steps = Array.from({ length: len }, (_, i) => t0 + i).filter((t) => t < p.steps - 1);
+      if (steps.length < 2) continue;
+      const table = denseTable(p.steps, p.layers);
+      for (const t of steps) table[t].fill(0);
+      const measured = meanError(await run(planOf(table, attention)), reference);
+      windows.push({ steps, measured, additive: steps.reduce((a, t) => a + single(t), 0) });
+    }
+  let best = { growth: 0, loss: Infinity };
+  for (let g = 0; g <= 4 + 1e-9; g += 0.05) {
+    let loss = 0;
+    for (const w of windows) {
+      const pred = w.steps.reduce((a, t, i) => a + single(t) * (i + 1) ** g, 0);
+      loss += (Math.log(Math.max(w.measured, 1e-20)) - Math.log(Math.max(pred, 1e-20))) ** 2;
+    }
+    if (loss < best.loss) best = { growth: Number(g.toFixed(2)), loss };
+  }
+  return { growth: best.growth, runs: windows.length, windows };
+}
+
 export interface SolvedTable {
   table: number[][];
   flopsRatio: number;
@@ -190,7 +251,7 @@ export function solveForBudget(p: LearnProblem, cost: CostTable): SolvedTable {
   const dense = generationFlops(p.shape, denseTable(p.steps, p.layers), attention, branches);
   const fixed = dense.dense - dense.denseBlocks;
   const blockBudget = (p.budget * dense.dense - fixed) / branches;
-  const sol = solveLevelSchedule({
+  const problem = {
     steps: p.steps,
     layers: p.layers,
     levels,
@@ -198,7 +259,18 @@ export function solveForBudget(p: LearnProblem, cost: CostTable): SolvedTable {
     levelFlops: levels.map((v) => levelFlops(p.shape, v, attention)),
     denseBlockFlops: denseBlockFlops(p.shape).total,
     blockFlopsBudget: Math.max(0, blockBudget),
-  });
+  };
+  const aged = (maxRun?: number): ReturnType<typeof solveAgedSchedule> => solveAgedSchedule({ ...problem, growth: p.growth!, ...(maxRun !== undefined && { maxRun }) });
+  let sol;
+  if (p.growth === undefined) sol = solveLevelSchedule(problem);
+  else
+    try {
+      sol = aged(p.maxRun);
+    } catch (e) {
+      // a budget too small for runs that short: solve without the limit
+      if (!(e instanceof SolverInputError) || p.maxRun === undefined) throw e;
+      sol = aged();
+    }
   return { table: sol.table, flopsRatio: generationFlops(p.shape, sol.table, attention, branches).ratio };
 }
 
@@ -266,6 +338,8 @@ export interface LearnScheduleOptions extends LearnProblem {
   onProgress?: (phase: 'calibrate' | 'refine' | 'search', done: number, total: number) => void;
   /** Local-search generations after the choice (0: none, the default). */
   generations?: number;
+  /** Cells the local search moves budget between (default `grouping`; finer cells find more). */
+  searchGrouping?: Grouping;
   /** Seed of the local search's move choices. */
   searchSeed?: number;
   /** Told once before anything runs: how many generations each phase takes at most, and an ETA. */
@@ -274,6 +348,8 @@ export interface LearnScheduleOptions extends LearnProblem {
   msPerRun?: number;
   /** Reuse a calibrated table (e.g. across budgets) instead of measuring it again. */
   calibrated?: CostTable;
+  /** Fit `growth` (calibrateGrowth, up to 4 runs) after calibration when it is not given. */
+  fitGrowth?: boolean;
   /**
    * Other cases (e.g. other seeds) that pick the final schedule among the solved table and the
    * structured seeds. The solved table is tuned on the calibration cases, so judging it on them
@@ -333,7 +409,7 @@ function rng(seed: number): () => number {
  * cell by one level and lowers random other cells by one level until the FLOPs fit again;
  * it is kept when the measured error (on `run`'s cases against `reference`) drops.
  */
-export async function localSearch(p: LearnProblem, start: { table: number[][]; error: number }, run: PlanRunner, reference: Float32Array[], grouping: Grouping, generations: number, seed = 1, onProgress?: (done: number, total: number) => void): Promise<SearchResult> {
+export async function localSearch(p: LearnProblem, start: { table: number[][]; error: number }, run: PlanRunner, reference: Float32Array[], grouping: Grouping, generations: number, seed = 1, onProgress?: (done: number, total: number) => void, guide?: CostTable): Promise<SearchResult> {
   const levels = p.levels ?? DEFAULT_LEVELS;
   const attention = p.attention ?? 'reuse';
   const branches = p.branches ?? 2;
@@ -352,6 +428,31 @@ export async function localSearch(p: LearnProblem, start: { table: number[][]; e
       }
     return moved;
   };
+  // With a guide (the calibrated cost table), moves are drawn where they are likely to pay: the
+  // cell raised with odds ∝ √(cost saved by one level up), the cells lowered with odds
+  // ∝ 1/√(cost added by one level down); without one, uniformly.
+  const delta = (table: number[][], cell: Cell, by: 1 | -1): number => {
+    let d = 0;
+    for (const t of cell.steps)
+      for (const l of cell.layers) {
+        const i = levels.indexOf(table[t][l]);
+        const j = i + by;
+        if (guide && j >= 0 && j < levels.length) d += Math.abs(guide[t][l][i] - guide[t][l][j]);
+      }
+    return d;
+  };
+  const pick = (table: number[][], weight: (cell: Cell) => number): Cell => {
+    if (!guide) return cells[Math.floor(random() * cells.length)];
+    const w = cells.map(weight);
+    const sum = w.reduce((a, b) => a + b, 0);
+    if (!(sum > 0) || !Number.isFinite(sum)) return cells[Math.floor(random() * cells.length)];
+    let r = random() * sum;
+    for (let i = 0; i < cells.length; i++) if ((r -= w[i]) <= 0) return cells[i];
+    return cells[cells.length - 1];
+  };
+  const cap = (v: number): number => Math.min(v, FORBIDDEN_COST / 10);
+  // the run-length limit holds for the search when its start keeps it (a budget too small for it solved without it)
+  const runLimit = p.maxRun !== undefined && longestSparseRun(start.table) <= p.maxRun ? p.maxRun : undefined;
   let best = { table: start.table.map((r) => r.slice()), error: start.error };
   let tried = 0;
   let accepted = 0;
@@ -359,13 +460,13 @@ export async function localSearch(p: LearnProblem, start: { table: number[][]; e
     let candidate: number[][] | null = null;
     for (let attempt = 0; attempt < 32 && !candidate; attempt++) {
       const table = best.table.map((r) => r.slice());
-      const up = cells[Math.floor(random() * cells.length)];
+      const up = pick(table, (c) => Math.sqrt(cap(delta(table, c, 1))) + 1e-6);
       if (!shiftCell(table, up, 1)) continue;
       for (let lowered = 0; lowered < 6 && ratio(table) > p.budget + 1e-9; lowered++) {
-        const down = cells[Math.floor(random() * cells.length)];
+        const down = pick(table, (c) => (c === up || !c.steps.some((t) => c.layers.some((l) => table[t][l] > levels[0])) ? 0 : 1 / Math.sqrt(cap(delta(table, c, -1)) + 1e-9)));
         if (down !== up) shiftCell(table, down, -1);
       }
-      if (ratio(table) <= p.budget + 1e-9 && table.some((r, t) => r.some((v, l) => v !== best.table[t][l]))) candidate = table;
+      if (ratio(table) <= p.budget + 1e-9 && table.some((r, t) => r.some((v, l) => v !== best.table[t][l])) && (runLimit === undefined || longestSparseRun(table) <= runLimit)) candidate = table;
     }
     if (!candidate) break;
     const error = meanError(await run(planOf(candidate, attention)), reference);
@@ -402,6 +503,11 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
     calibrated = c.cost;
     runs += c.runs;
   }
+  if (o.fitGrowth && o.growth === undefined) {
+    const g = await calibrateGrowth(o, o.run, reference, calibrated);
+    runs += g.runs;
+    o = { ...o, growth: g.growth };
+  }
   const iterations = o.iterations ?? 3;
   const refined = await refineCostTable(o, o.run, reference, calibrated, o.grouping, iterations);
   runs += refined.history.reduce((a, h) => a + h.runs, 0);
@@ -409,7 +515,8 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
   // later steps), so structured tables from the same search space — dense steps with every
   // other step reusing all module outputs, or one token share everywhere — are measured too,
   // and whichever has the lowest measured error within the budget is kept.
-  const seeds = [blockReuseBaseline, uniformTokenBaseline].map((make) => make({ steps: o.steps, shape: o.shape, budget: o.budget, levels: o.levels, attention, branches: o.branches }));
+  const partialLevels = (o.levels ?? DEFAULT_LEVELS).some((v) => v > 0 && v < 1);
+  const seeds = (partialLevels ? [blockReuseBaseline, uniformTokenBaseline] : [blockReuseBaseline]).map((make) => make({ steps: o.steps, shape: o.shape, budget: o.budget, levels: o.levels, attention, branches: o.branches }));
   const judge = o.selection?.run ?? o.run;
   let judgeReference = reference;
   let solvedError = refined.error;
@@ -428,9 +535,10 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
   const generations = o.generations ?? 0;
   let searchNote = '';
   if (generations > 0) {
-    const found = await localSearch(o, chosen, judge, judgeReference, o.grouping, generations, o.searchSeed ?? 1, (d, t) => o.onProgress?.('search', d, t));
+    const found = await localSearch(o, chosen, judge, judgeReference, o.searchGrouping ?? o.grouping, generations, o.searchSeed ?? 1, (d, t) => o.onProgress?.('search', d, t), refined.cost);
     runs += found.tried;
-    searchNote = `; local search ${found.tried} generation(s), ${found.accepted} move(s) kept`;
+    const sg = o.searchGrouping ?? o.grouping;
+    searchNote = `; local search over cells of ${sg.steps} step(s) × ${sg.layers} layer(s), moves drawn by the cost table, ${found.tried} generation(s), ${found.accepted} move(s) kept`;
     if (found.accepted > 0) chosen = { table: found.table, flopsRatio: found.flopsRatio, error: found.error, from: `search from ${chosen.from}` };
   }
   const schedule = makeSchedule({
@@ -443,7 +551,7 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
     scores: LEARNED_SCORE_MIX,
     table: chosen.table,
     flopsRatio: chosen.flopsRatio,
-    provenance: learnedProvenance(chosen, `calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}${searchNote}`, iterations, o.budget),
+    provenance: learnedProvenance(chosen, `calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP${o.growth !== undefined ? ` with error growth over consecutive sparse steps (the i-th step of a run costs i^${o.growth} × its single-step cost${o.maxRun !== undefined ? `, runs of at most ${o.maxRun}` : ''})` : ''}, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}${searchNote}`, iterations, o.budget),
     fidelity: { latentRelL2: Math.sqrt(chosen.error), how: `RMS over cases of the final-latent relative L2 error vs the dense run with the same noise and prompts; ${o.selection?.description ?? o.casesDescription}` },
   });
   return { schedule, cost: refined.cost, calibrated, history: refined.history, runs };

@@ -44,7 +44,20 @@ export interface ScheduleFidelity {
   latentRelL2?: number;
   psnr?: number;
   ssim?: number;
+  /**
+   * Prompt adherence of the schedule's clips in percent (colour, direction, shape, continuity:
+   * the adherence measurement of bench/adherence.ts) and the dense clips' on the same cases.
+   */
+  adherence?: { schedule: Record<string, number>; dense: Record<string, number> };
   /** How it was measured: prompts, seeds, reference, resolution. */
+  how: string;
+}
+
+/** What learning a schedule cost: model generations (one case through the sampler) and minutes. */
+export interface ScheduleLearning {
+  generations: number;
+  minutes: number;
+  /** What the figures cover (e.g. a calibration shared by several budgets). */
   how: string;
 }
 
@@ -62,7 +75,7 @@ export interface Schedule {
   table: number[][];
   /** Generation FLOPs / dense FLOPs at `tokenGrid` (both CFG branches, head included). */
   flopsRatio: number;
-  provenance: { kind: Provenance; method: string; created: string; budget?: number; notes?: string };
+  provenance: { kind: Provenance; method: string; created: string; budget?: number; notes?: string; learning?: ScheduleLearning };
   fidelity: ScheduleFidelity | null;
   /** Token score mix of partial blocks (a SCORE_MIXES name); absent: the default mix. */
   scores?: string;
@@ -141,6 +154,14 @@ export function parseSchedule(raw: unknown, file?: string, expect: ScheduleExpec
     notes: field(p, 'notes', isOptStr, 'a string', file, 'provenance.'),
   };
   for (const k of ['budget', 'notes'] as const) if (provenance[k] === undefined) delete provenance[k];
+  if (p.learning !== undefined) {
+    const l = field(p, 'learning', isObj, 'an object', file, 'provenance.');
+    provenance.learning = {
+      generations: field(l, 'generations', isNum, 'a number', file, 'provenance.learning.'),
+      minutes: field(l, 'minutes', isNum, 'a number', file, 'provenance.learning.'),
+      how: field(l, 'how', isStr, 'a string', file, 'provenance.learning.'),
+    };
+  }
   let fidelity: ScheduleFidelity | null = null;
   if (raw.fidelity !== null && raw.fidelity !== undefined) {
     const f = field(raw, 'fidelity', isObj, 'an object or null', file);
@@ -151,6 +172,14 @@ export function parseSchedule(raw: unknown, file?: string, expect: ScheduleExpec
       how: field(f, 'how', isStr, 'a description string', file, 'fidelity.'),
     };
     for (const k of ['latentRelL2', 'psnr', 'ssim'] as const) if (fidelity[k] === undefined) delete fidelity[k];
+    if (f.adherence !== undefined) {
+      const a = field(f, 'adherence', isObj, 'an object', file, 'fidelity.');
+      const isScores = (v: unknown): v is Record<string, number> => isObj(v) && Object.values(v).every(isNum);
+      fidelity.adherence = {
+        schedule: field(a, 'schedule', isScores, 'an object of numbers', file, 'fidelity.adherence.'),
+        dense: field(a, 'dense', isScores, 'an object of numbers', file, 'fidelity.adherence.'),
+      };
+    }
   }
 
   // levels: sorted, distinct, within [0, 1]

@@ -233,3 +233,109 @@ function spendLeftover(initial: Uint8Array, p: LevelScheduleProblem, slots: numb
     choice[bestJ] = bestS;
   }
 }
+
+export interface AgedScheduleProblem extends LevelScheduleProblem {
+  /**
+   * Error growth with cache age: a (step, layer) slot below level 1 in a step that follows
+   * a − 1 other steps with some slot below 1 (the caches are then a steps old) costs
+   * cost[step][layer][level] · a^growth. 0 is the additive model of `solveLevelSchedule`.
+   */
+  growth: number;
+  /** Ages beyond this count as this one (default 8). */
+  maxAge?: number;
+  /** At most this many consecutive steps with a sparse slot (the caches refreshed at least that often); default unlimited. */
+  maxRun?: number;
+}
+
+/**
+ * The (step × layer) level assignment under a block-FLOPs budget with error growth: a DP over
+ * steps whose state is (FLOPs units spent, age of the caches), where a step with every layer at
+ * level 1 refreshes them (age 0) and any other step ages them by one. The additive slot model
+ * cannot see that reusing the same caches over several consecutive steps costs more than the
+ * sum of single-step reuses (the cached outputs drift further from what the block would
+ * compute); here a run of sparse steps pays for its length. Row options: every combination of
+ * levels over the layers when there are at most 4 layers, else one level for the whole step.
+ */
+export function solveAgedSchedule(p: AgedScheduleProblem): LevelSchedule {
+  const { steps, layers, levels } = p;
+  if (p.cost.length !== steps || p.cost.some((row) => row.length !== layers)) throw new SolverInputError(`solver: the cost table must be ${steps} steps × ${layers} layers`);
+  if (p.levelFlops.length !== levels.length) throw new SolverInputError('solver: one FLOPs value per level is needed');
+  const maxRun = p.maxRun ?? Infinity;
+  const maxAge = Math.max(1, Math.floor(Math.min(p.maxAge ?? 8, maxRun)));
+  const top = levels.length - 1;
+  if (levels[top] !== 1) throw new SolverInputError('solver: the last level must be 1 (dense)');
+  // row options: level indices per layer
+  const options: Uint8Array[] = [];
+  if (layers <= 4) {
+    const total = levels.length ** layers;
+    for (let code = 0; code < total; code++) {
+      const o = new Uint8Array(layers);
+      let c = code;
+      for (let l = 0; l < layers; l++) {
+        o[l] = c % levels.length;
+        c = Math.floor(c / levels.length);
+      }
+      options.push(o);
+    }
+  } else for (let s = 0; s < levels.length; s++) options.push(new Uint8Array(layers).fill(s));
+  const slots = steps * layers;
+  const budgetUnitsTarget = 20000;
+  const fraction = p.blockFlopsBudget / (slots * p.denseBlockFlops);
+  const units = p.unitsPerBlock ?? Math.max(4, Math.min(64, Math.floor(budgetUnitsTarget / Math.max(1, slots * Math.max(fraction, 1e-3)))));
+  const w = discretiseWeights(p.levelFlops, p.denseBlockFlops, units);
+  const B = Math.floor((p.blockFlopsBudget / p.denseBlockFlops) * units + 1e-9);
+  const optWeight = options.map((o) => o.reduce((a, s) => a + w[s], 0));
+  const optDense = options.map((o) => o.every((s) => s === top));
+  const A = maxAge + 1;
+  const width = (B + 1) * A;
+  let prev = new Float64Array(width).fill(Infinity);
+  prev[0] = 0; // nothing spent, fresh caches
+  const argOpt = new Uint16Array(steps * width);
+  const argFrom = new Int32Array(steps * width).fill(-1);
+  const g = Array.from({ length: A }, (_, a) => (a === 0 ? 0 : a ** p.growth));
+  for (let t = 0; t < steps; t++) {
+    const next = new Float64Array(width).fill(Infinity);
+    const rowCost = options.map((o) => {
+      let c = 0;
+      for (let l = 0; l < layers; l++) c += p.cost[t][l][o[l]];
+      return c;
+    });
+    const base = t * width;
+    for (let b = 0; b <= B; b++)
+      for (let a = 0; a < A; a++) {
+        const here = prev[b * A + a];
+        if (here === Infinity) continue;
+        for (let k = 0; k < options.length; k++) {
+          const nb = b + optWeight[k];
+          if (nb > B) continue;
+          if (!optDense[k] && a + 1 > maxRun) continue;
+          const na = optDense[k] ? 0 : Math.min(maxAge, a + 1);
+          const v = here + (optDense[k] ? rowCost[k] : rowCost[k] * g[na]);
+          const idx = nb * A + na;
+          if (v < next[idx]) {
+            next[idx] = v;
+            argOpt[base + idx] = k;
+            argFrom[base + idx] = b * A + a;
+          }
+        }
+      }
+    prev = next;
+  }
+  let best = Infinity;
+  let at = -1;
+  for (let i = 0; i < width; i++)
+    if (prev[i] < best) {
+      best = prev[i];
+      at = i;
+    }
+  if (at < 0) throw new SolverInputError('solver: no assignment fits the budget; raise the budget');
+  const table: number[][] = new Array(steps);
+  let blockFlops = 0;
+  for (let t = steps - 1; t >= 0; t--) {
+    const o = options[argOpt[t * width + at]];
+    table[t] = Array.from(o, (s) => levels[s]);
+    for (const s of o) blockFlops += p.levelFlops[s];
+    at = argFrom[t * width + at];
+  }
+  return { table, cost: best, blockFlops, unitsPerBlock: units };
+}

@@ -60,7 +60,7 @@ describe('preflight', () => {
   it('checks a request and a budget without loading a model', async () => {
     const p = await preflight('wan-demo-tiny', { prompt: 'a red circle', output: 'x.mp4', budget: 0.5, steps: 20 }, { gflops: 50 });
     expect(p.flopsRatio).toBeLessThanOrEqual(0.51);
-    expect(p.schedule).toMatch(/reuse-50\.json$/);
+    expect(p.schedule).toMatch(/learned-50\.json$/); // the shipped schedule nearest below the budget
     expect(p.estimate.seconds!.denoise).toBeLessThan(p.estimate.seconds!.denoiseDense);
   });
   it('a budget on a model without shipped schedules offers the baselines and schedule learn with its cost', async () => {

@@ -1,7 +1,7 @@
 /** The learner's local search and honest provenance, on a model-free error function. */
 import { describe, expect, it } from 'vitest';
 import { generationFlops, type FlopsShape } from '../../src/sparsity/flops.js';
-import { learnedProvenance, learnPlan, localSearch, type PlanRunner } from '../../src/sparsity/learn.js';
+import { calibrateGrowth, emptyCostTable, learnedProvenance, learnPlan, learnSchedule, localSearch, solveForBudget, type PlanRunner } from '../../src/sparsity/learn.js';
 import { blockReuseBaseline } from '../../src/sparsity/methods/index.js';
 
 const shape: FlopsShape = { dim: 96, ffnDim: 256, textLen: 16, textDim: 64, layers: 3, tokens: 48, patchFeatures: 64, headFeatures: 64, freqDim: 256 };
@@ -35,10 +35,68 @@ describe('local search on the solved table', () => {
     expect(found.table[0]).toEqual([1, 1, 1]);
   });
 
+  it('with the cost table as a guide, draws its moves where the table says they pay', async () => {
+    // the true error: only reuse at steps 1–2 hurts; the guide (calibrated table) says the same
+    const hurt = (t: number): number => (t === 1 || t === 2 ? 100 : 0.01);
+    const run: PlanRunner = async (plan) => {
+      let e = 0;
+      plan.table.forEach((row, t) => row.forEach((v) => (e += (1 - v) ** 2 * hurt(t))));
+      return [Float32Array.from([1 + Math.sqrt(e) / 100])];
+    };
+    const guide = Array.from({ length: steps }, (_, t) => Array.from({ length: 3 }, () => Float64Array.from([0, 0.25, 0.5, 0.75, 1], (v) => (t === 0 && v < 1 ? 1e6 : (1 - v) ** 2 * hurt(t)))));
+    const start = blockReuseBaseline({ steps, shape, budget: 0.5 });
+    const [startOut] = await run({ table: start.table, attention: 'reuse', reuse: 'module-outputs' });
+    const startError = (startOut[0] - 1) ** 2;
+    const unguided = await localSearch({ steps, layers: 3, shape, budget: 0.5 }, { table: start.table, error: startError }, run, reference, { steps: 1, layers: 1 }, 8, 5);
+    const guided = await localSearch({ steps, layers: 3, shape, budget: 0.5 }, { table: start.table, error: startError }, run, reference, { steps: 1, layers: 1 }, 8, 5, undefined, guide);
+    expect(guided.error).toBeLessThanOrEqual(startError);
+    expect(generationFlops(shape, guided.table, 'reuse', 2).ratio).toBeLessThanOrEqual(0.5 + 1e-9);
+    expect(guided.table[0]).toEqual([1, 1, 1]);
+    // the budget moves to steps 1–2, and the guided search ends lower than the blind one with the same generations
+    const early = (t: number[][]): number => t[1].concat(t[2]).reduce((a, b) => a + b, 0);
+    expect(early(guided.table)).toBeGreaterThan(early(start.table));
+    expect(guided.error).toBeLessThan(unguided.error);
+  });
+
   it('states the generations of every phase before starting', () => {
     const p = learnPlan({ steps: 8, layers: 3, grouping: { steps: 2, layers: 1 }, iterations: 1, generations: 10 }, 100);
     // 12 cells × 4 sparse levels + the dense reference; refine 2 + 12; choice 2; search 10
     expect(p).toEqual({ calibrate: 49, refine: 14, select: 2, search: 10, total: 75, etaMs: 7500 });
+  });
+});
+
+describe('error growth over consecutive sparse steps', () => {
+  it('fits the exponent of a model whose reused caches drift with age, and the solver then spreads reuse out', async () => {
+    const T = 12;
+    // true error: the i-th consecutive step at level 0 costs 0.01 · i² (per layer 1/3 of it)
+    const run: PlanRunner = async (plan) => {
+      let e = 0;
+      let age = 0;
+      for (const row of plan.table) {
+        age = row.every((v) => v === 1) ? 0 : age + 1;
+        for (const v of row) if (v < 1) e += (0.01 / 3) * (1 - v) ** 2 * age ** 2;
+      }
+      return [Float32Array.from([1 + Math.sqrt(e)])];
+    };
+    const cost = emptyCostTable(T, 3, [0, 0.25, 0.5, 0.75, 1]);
+    for (let t = 1; t < T; t++) for (let l = 0; l < 3; l++) cost[t][l].forEach((_, s, c) => s < 4 && (c[s] = (0.01 / 3) * (1 - s / 4) ** 2));
+    const p = { steps: T, layers: 3, shape, budget: 0.55 };
+    const g = await calibrateGrowth(p, run, reference, cost);
+    expect(g.runs).toBeGreaterThanOrEqual(2);
+    expect(g.growth).toBeGreaterThan(1.7);
+    expect(g.growth).toBeLessThan(2.3);
+    const aged = solveForBudget({ ...p, growth: g.growth }, cost);
+    const additive = solveForBudget(p, cost);
+    const err = async (table: number[][]): Promise<number> => ((await run({ table, attention: 'reuse', reuse: 'module-outputs' }))[0][0] - 1) ** 2;
+    expect(aged.flopsRatio).toBeLessThanOrEqual(0.55 + 1e-9);
+    expect(await err(aged.table)).toBeLessThanOrEqual(await err(additive.table));
+    // learnSchedule fits it when asked and says so in the provenance
+    const learned = await learnSchedule({
+      ...p, model: { id: 'toy', layers: 3, dim: 96, heads: 4 }, sampling: { steps: T, shift: 5, guidance: 5, solver: 'unipc' }, tokenGrid: { frames: 3, height: 4, width: 4 },
+      run, reference, grouping: { steps: 1, layers: 3 }, iterations: 0, casesDescription: 'toy', calibrated: cost, fitGrowth: true,
+    });
+    expect(learned.schedule.provenance.method).toMatch(/error growth over consecutive sparse steps \(the i-th step of a run costs i\^[\d.]+ /);
+    expect(learned.schedule.flopsRatio).toBeLessThanOrEqual(0.55 + 1e-9);
   });
 });
 

@@ -52,6 +52,23 @@ describe('schedule files', () => {
     expect((await fs.readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
+  it('keeps the learning cost and the adherence record, and checks their fields', async () => {
+    const s = sample();
+    s.provenance.learning = { generations: 412, minutes: 6.5, how: 'calibration shared by three budgets' };
+    s.fidelity = { psnr: 30.5, ssim: 0.95, adherence: { schedule: { colour: 87.5, direction: 75 }, dense: { colour: 87.5, direction: 81.25 } }, how: 'held-out captions × seeds' };
+    const file = path.join(dir, 'learning.json');
+    await saveSchedule(s, file);
+    const back = await loadSchedule(file);
+    expect(back.provenance.learning).toEqual(s.provenance.learning);
+    expect(back.fidelity).toEqual(s.fidelity);
+    const raw = JSON.parse(scheduleToJson(s));
+    raw.provenance.learning.minutes = 'six';
+    await expect(loadSchedule(await writeRaw('bad-learning.json', JSON.stringify(raw)))).rejects.toThrow(/provenance\.learning\.minutes/);
+    const raw2 = JSON.parse(scheduleToJson(s));
+    raw2.fidelity.adherence.dense = { colour: 'high' };
+    await expect(loadSchedule(await writeRaw('bad-adherence.json', JSON.stringify(raw2)))).rejects.toThrow(/fidelity\.adherence\.dense/);
+  });
+
   it('fails clearly on malformed JSON, wrong format and missing fields', async () => {
     const bad = await writeRaw('bad.json', '{ "format": ');
     await expect(loadSchedule(bad)).rejects.toThrow(ScheduleFormatError);

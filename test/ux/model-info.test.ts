@@ -25,8 +25,9 @@ describe('info on a pipeline (issue 19, item 1)', () => {
     for (const p of d.parts) expect(p.bytes).toBeGreaterThan(0);
     expect(d.defaults).toMatchObject({ width: 64, height: 64, frames: 9, steps: 20 });
     expect(d.trained).toMatchObject({ sizes: ['64x64'], frames: [9] });
-    expect(d.schedules.map((s) => s.name)).toEqual(['block-reuse-75', 'block-reuse-50', 'block-reuse-35']);
-    for (const s of d.schedules) expect(s).toMatchObject({ steps: 20, solver: 'unipc', provenance: 'baseline' }); // issue 16's honest labels: the shipped files are FORA-like block reuse
+    expect(d.schedules.map((s) => s.name)).toEqual(['learned-75', 'learned-50', 'learned-35', 'block-reuse-75', 'block-reuse-50', 'block-reuse-35']);
+    // issue 16's honest labels: token-level learned tables, and the FORA-like block-reuse baselines next to them
+    for (const s of d.schedules) expect(s).toMatchObject({ steps: 20, solver: 'unipc', provenance: s.name.startsWith('learned') ? 'learned' : 'baseline' });
     expect(d.weightsBytes).toBe(d.parts.filter((p) => p.part !== 'tokenizer').reduce((n, p) => n + p.bytes, 0));
     const text = pipelineInfoLines(d).join('\n');
     expect(text).toMatch(/parts:\n {4}dit .*3 layers, dim 96/);

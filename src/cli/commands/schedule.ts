@@ -32,6 +32,7 @@ interface LearnFlags extends Omit<SolveFlags, 'cost'> {
   grouping: { steps: number; layers: number };
   iterations: number;
   generations: number;
+  growth: number | 'auto' | 'none';
   cost?: string;
   saveCost?: string;
 }
@@ -39,6 +40,14 @@ interface LearnFlags extends Omit<SolveFlags, 'cost'> {
 /** "1,2,3" → [1, 2, 3]. */
 function seedList(value: string): number[] {
   return value.split(',').map((v) => seedValue(v));
+}
+
+/** --growth: auto, none, or a non-negative exponent. */
+function growthValue(value: string): number | 'auto' | 'none' {
+  if (value === 'auto' || value === 'none') return value;
+  const g = Number(value);
+  if (!(Number.isFinite(g) && g >= 0 && g <= 8)) throw new InvalidArgumentError(`"${value}" is not auto, none or an exponent in [0, 8]`);
+  return g;
 }
 
 /** "2x1" → cells of 2 steps × 1 layer. */
@@ -182,6 +191,7 @@ export function scheduleCommand(ctx: CliContext): Command {
     .addOption(new Option('--grouping <SxL>', 'calibration cell size in steps x layers (bigger cells: fewer runs, coarser table)').argParser(grouping).default({ steps: 1, layers: 1 }, '1x1'))
     .option('--iterations <n>', 'solver-in-the-loop refinement iterations', nonNegativeInt, 3)
     .option('--generations <n>', 'local-search generations on the chosen table (each one run on the selection seeds; a move is kept if the final-sample error drops)', nonNegativeInt, 0)
+    .addOption(new Option('--growth <auto|none|γ>', 'solver error model for reusing caches over consecutive steps: auto fits γ from up to 4 runs (the i-th sparse step of a run costs i^γ × its single-step cost), none is the additive model').default('none').argParser(growthValue))
     .option('--cost <file>', 'start from this calibrated cost table instead of measuring one')
     .option('--save-cost <file>', 'save the calibrated cost table, for `schedule solve --cost` at other budgets');
   addTargetOptions(learn).action(async (flags: LearnFlags) => {
@@ -202,6 +212,7 @@ export function scheduleCommand(ctx: CliContext): Command {
         budget: flags.budget, prompts, seeds: flags.seeds, ...(flags.selectSeeds && { selectSeeds: flags.selectSeeds }), attention: flags.attention, grouping: flags.grouping, iterations: flags.iterations,
         ...(calibrated && { calibrated }),
         generations: flags.generations,
+        ...(flags.growth !== 'none' && { growth: flags.growth }),
         onPlan: (p) =>
           say(`plan: at most ${p.total} generations (calibrate ${p.calibrate}, refine ${p.refine}, select ${p.select}, local search ${p.search})${p.etaMs === undefined ? '' : `, ETA ${formatDuration(p.etaMs)}`}`),
         onProgress: (phase, done, total) => {

@@ -199,11 +199,19 @@ export class WanDiT {
 
   // ---- embeddings ----
 
+  /** The last timestep's embedding: the guidance branches of a step share it (one call instead of two). */
+  private lastTime: { timestep: number; value: Promise<TimeEmbedding> } | undefined;
+
   async embedTime(timestep: number): Promise<TimeEmbedding> {
     if (!Number.isFinite(timestep)) throw new DiTInputError(`timestep ${timestep} is not a finite number`);
+    if (this.lastTime?.timestep === timestep) return this.lastTime.value;
     const s = timestepSinusoid(timestep, this.config.freqDim);
-    const { e, e0 } = await this.run(STAGE.timeEmbed, { t_sinusoid: f32Tensor(s, [1, this.config.freqDim]) });
-    return { e, e0 };
+    const value = this.run(STAGE.timeEmbed, { t_sinusoid: f32Tensor(s, [1, this.config.freqDim]) }).then(({ e, e0 }) => ({ e, e0 }));
+    this.lastTime = { timestep, value };
+    value.catch(() => {
+      if (this.lastTime?.value === value) this.lastTime = undefined;
+    });
+    return value;
   }
 
   /** The text context zero-padded to text_len rows (padding rows are attended, unmasked, as in Wan). */
