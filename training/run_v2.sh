@@ -57,5 +57,14 @@ B="--init $OUT/dit_v2a.pt --tag _v2b --world 2 --bs 64 --steps 100000 --lr 3e-4 
 nice -n 5 $PY train_dit.py $B --rank 1 &
 nice -n 5 $PY train_dit.py $B --rank 0
 wait
+# DiT c: continues b's EMA, lr 3e-4 cosine over 100 min (session 5; ~950 steps at 4-9 s a step under load)
+rm -f $OUT/ddp_rendezvous
+C="--init $OUT/dit_v2b.pt --tag _v2c --world 2 --bs 64 --steps 100000 --lr 3e-4 --text-lr-mult 2 --warmup 20
+   --first-frame-weight 3 --object-weight 8 --max-minutes 100 --time-cosine --snapshot-minutes 10"
+nice -n 5 $PY train_dit.py $C --rank 1 &
+nice -n 5 $PY train_dit.py $C --rank 0
+wait
+# ship the newest phase as the default demo model (export, reference, convert, frames, card, parity)
+./ship_v2.sh $OUT/dit_v2c.pt
 # milestone weights for the next session (checkpoints-v2/, float16); `checkpoint.py restore` brings them back
 $PY checkpoint.py save
