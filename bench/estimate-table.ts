@@ -28,5 +28,5 @@ for (const [name, dit] of models)
     const table = Array.from({ length: steps }, (_, t) => Array.from({ length: dit.numLayers }, (_, l) => ((t + l) % 2 ? 1 : 0)));
     const half = estimateGeneration({ sizes, latentShape, steps, guidance: 5, sparse: { flopsRatio: 0.5, table, description: '50%' } }, gflops);
     const layered = estimateGeneration({ sizes: { ...sizes, t5Layered: true }, latentShape, steps, guidance: 5 }, gflops);
-    console.log(`| ${name} | ${w}×${h} | ${f} | ${formatBytes(e.memory.standardBytes)} | ${formatBytes(layered.memory.standardBytes)} | ${formatBytes(e.memory.lowMemoryBytes)} | ${formatSeconds(e.seconds!.perStepDense)} | ${formatSeconds(e.seconds!.totalDense)} | ${formatSeconds(half.seconds!.total)} |`);
+    console.log(`| ${name} | ${w}×${h} | ${f} | ${formatBytes(e.memory.standardBytes)} | ${formatBytes(layered.memory.standardBytes)} | ${formatBytes(layered.memory.lowMemoryBytes)} | ${formatSeconds(e.seconds!.perStepDense)} | ${formatSeconds(e.seconds!.totalDense)} | ${formatSeconds(half.seconds!.total)} |`);
   }

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { Latent, StepInfo, TextContext } from '../../../core/types.js';
 import { createSession, f32Tensor, type ExecutionProvider, type Session, type Tensor } from '../../../runtime/session.js';
-import { headDim, headFeatures, type WanDiTConfig } from './config.js';
+import { DEFAULT_ATTENTION_CHUNK, DEFAULT_ROW_CHUNK, headDim, headFeatures, type WanDiTConfig } from './config.js';
 import { DiTInputError, DiTModelFolderError } from './errors.js';
 import { WHOLE, type BlockCall, type ForwardHooks, type PassState, type WholeBlockOutputs } from './hooks.js';
 import { STAGE } from './graphs/stages.js';
@@ -83,9 +83,6 @@ export interface PostOutputs {
   /** Raw FFN output, ungated. */
   yFfn: Float32Array;
 }
-
-const DEFAULT_ATTENTION_CHUNK = 1024;
-const DEFAULT_ROW_CHUNK = 4096;
 
 export class WanDiT {
   readonly config: WanDiTConfig;
