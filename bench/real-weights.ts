@@ -5,6 +5,7 @@
  *   npm run bench -- real-weights --part dit13 [--frames 5] [--layers 2]
  *   npm run bench -- real-weights --part dit14 [--frames 1] [--layers 1]
  *   npm run bench -- real-weights --part step13 [--frames 5] [--layers 30] [--dir /work/scratch/x]
+ *   npm run bench -- real-weights --part storage [--frames 1] [--layers 4]
  *   npm run bench -- real-weights --part all --small          (CI size: tiny widths)
  *
  * Parts:
@@ -21,6 +22,10 @@
  *          twice, the head, the time and patch embeddings) at 832×480 × --frames, as the
  *          pipeline's denoiser calls the DiT; the per-prompt work (text embedding, every
  *          layer's context K/V) is timed apart, as a generation does it once.
+ *   storage writes the 1.3B DiT with --layers blocks, converts it with --dtype float32, float16
+ *          and bfloat16 and runs one pass over every block at 832×480 × --frames in each: RSS
+ *          after load, peak RSS, time. float16 files are widened to float32 at load (onnxruntime
+ *          folds the casts); bfloat16 stays half in memory (its sessions do not fold them).
  * Every measurement runs in its own child process, so the peak RSS (maxRSS) printed is its own.
  * Files go under --dir (default a temporary folder), deleted at the end unless --keep.
  */
@@ -142,13 +147,33 @@ async function measureStep(modelDir: string, frames: number, lowMemory: boolean)
   };
 }
 
+/** One dense pass over every block (standard mode): RSS after load, peak RSS, time. */
+async function measurePass(modelDir: string, frames: number): Promise<Measured> {
+  const { WanDiT } = await import('../src/models/wan/dit/runtime.js');
+  const t0 = performance.now();
+  const dit = await WanDiT.load(modelDir);
+  const loadedRss = process.memoryUsage().rss / GB;
+  const c = dit.config;
+  const lat = { f: (frames - 1) / 4 + 1, h: 480 / 8, w: 832 / 8 };
+  const rand = (len: number, seed: number): Float32Array => Float32Array.from({ length: len }, (_, i) => Math.sin((i + seed) * 12.9898) * 0.5);
+  const latent = { data: rand(c.inDim * lat.f * lat.h * lat.w, 1), shape: [c.inDim, lat.f, lat.h, lat.w] as [number, number, number, number] };
+  const text = await dit.prepareText({ data: rand(c.textLen * c.textDim, 2), shape: [c.textLen, c.textDim] });
+  const t1 = performance.now();
+  const v = await dit.forwardWithText(latent, 999, text);
+  const t2 = performance.now();
+  let sum = 0;
+  for (const x of v.data) sum += x * x;
+  await dit.release();
+  return { what: `one pass over ${c.numLayers} blocks, ${lat.f * (lat.h / 2) * (lat.w / 2)} tokens`, seconds: (t2 - t1) / 1000, loadSeconds: (t1 - t0) / 1000, rssAfterLoadGB: loadedRss, maxRssGB: rssGB(), rms: Math.sqrt(sum / v.data.length) };
+}
+
 // ---------------------------------------------------------------- driver
 
 async function main(): Promise<void> {
   if (has('measure')) {
     const kind = argv[argv.indexOf('--measure') + 1];
     const rest = argv.slice(argv.indexOf('--measure') + 2);
-    const r = kind === 't5' ? await measureT5(rest[0]!, rest[1]!, Number(rest[2])) : kind === 'step' ? await measureStep(rest[0]!, Number(rest[1]), rest[2] === 'low') : await measureBlock(rest[0]!, Number(rest[1]), rest[2] === 'low');
+    const r = kind === 't5' ? await measureT5(rest[0]!, rest[1]!, Number(rest[2])) : kind === 'pass' ? await measurePass(rest[0]!, Number(rest[1])) : kind === 'step' ? await measureStep(rest[0]!, Number(rest[1]), rest[2] === 'low') : await measureBlock(rest[0]!, Number(rest[1]), rest[2] === 'low');
     console.log(JSON.stringify(r));
     return;
   }
@@ -170,6 +195,22 @@ async function main(): Promise<void> {
       say(JSON.stringify(m));
       rmSync(pth, { force: true });
       t = performance.now();
+    }
+    if (part === 'storage') {
+      const cfg = small ? { ...WAN_DIT_DEFAULTS, modelType: 't2v' as const, dim: 128, ffnDim: 256, numHeads: 2, numLayers: 2 } : { ...WAN_DIT_DEFAULTS, modelType: 't2v' as const, dim: 1536, ffnDim: 8960, numHeads: 12, numLayers: num('layers', 4) };
+      const ckpt = join(dir, 'dit-storage');
+      const bytes = ditCheckpoint(ckpt, cfg);
+      say(`wrote the 1.3B-dims checkpoint with ${cfg.numLayers} blocks: ${(bytes / GB).toFixed(2)} GB`);
+      const { convertCheckpoint } = await import('../src/convert/dit.js');
+      for (const dtype of ['float32', 'float16', 'bfloat16'] as const) {
+        const out = join(dir, `conv-${dtype}`);
+        await convertCheckpoint(ckpt, out, { dtype });
+        const m = child(['pass', out, String(num('frames', 1))]);
+        results.push({ ...m, what: `1.3B dims, ${m.what}, stored ${dtype}` });
+        say(JSON.stringify({ ...m, dtype }));
+        rmSync(out, { recursive: true, force: true });
+      }
+      rmSync(ckpt, { recursive: true, force: true });
     }
     const ditParts: [string, WanDiTConfig, number][] = [];
     const wan = (dim: number, ffnDim: number, numHeads: number, numLayers: number): WanDiTConfig => ({ ...WAN_DIT_DEFAULTS, modelType: 't2v', dim, ffnDim, numHeads, numLayers });

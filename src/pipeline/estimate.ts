@@ -113,6 +113,13 @@ export interface ModelSizes {
   t5Layered?: boolean;
   /** DiT Linear weights stored as int8/int4 blocks (held as such by MatMulNBits). */
   quantized?: 'int8' | 'int4';
+  /** DiT Linear weights stored as bfloat16 and held so (cast to float32 per call). */
+  bfloat16?: boolean;
+}
+
+/** Bytes per DiT parameter as held in memory. */
+function ditWeightBytes(s: Pick<ModelSizes, 'quantized' | 'bfloat16'>): number {
+  return s.quantized === 'int8' ? 1.125 : s.quantized === 'int4' ? 0.625 : s.bfloat16 ? 2 : F32;
 }
 
 export interface EstimateInput {
@@ -170,8 +177,9 @@ export interface GenerationEstimate {
   flops: { text: number; denoiseDense: number; denoise: number; vae: number };
   memory: MemoryEstimate;
   calls: CallCounts;
-  /** The DiT's Linear weights are stored quantized. */
+  /** The DiT's Linear weights are stored quantized, or as bfloat16. */
   quantized?: 'int8' | 'int4';
+  bfloat16?: boolean;
   /**
    * Seconds, when a speed is given. `load`: node start, sessions and weights; `text`, `vae`:
    * FLOPs plus calls (and the decode worker, the VAE sessions); `encode`: ffmpeg; `perStep*` and
@@ -218,15 +226,17 @@ export function estimateGeneration(input: EstimateInput, speed?: number | Machin
   const tp = t5Parameters(sizes.t5);
   const n = shape.tokens;
   const d = shape.dim;
+  // bfloat16 weights are cast to float32 for each call: the largest stage's (post: q, o and the FFN) exist as float32 meanwhile.
+  const castTransient = sizes.bfloat16 && !sizes.quantized ? F32 * (2 * d * d + 2 * d * shape.ffnDim) : 0;
   const rowChunk = Math.min(n, 4096);
   // x, q, k, v, attention out, the three module outputs, the latent and solver state (≈10 [N, D] arrays),
   // the FFN intermediate of one row chunk (twice: before and after the GELU), every layer's context K/V per branch.
-  const activations = F32 * (10 * n * d + 2 * rowChunk * shape.ffnDim + branches * shape.layers * 2 * shape.textLen * d);
+  const activations = F32 * (10 * n * d + 2 * rowChunk * shape.ffnDim + branches * shape.layers * 2 * shape.textLen * d) + castTransient;
   const tokenCache = input.sparse && input.sparse.flopsRatio < 1 ? F32 * branches * shape.layers * 3 * n * d : 0;
   // The decoder holds its weights and a few activations of one chunk at the highest width × resolution.
   const [, , lh, lw] = latentShape;
   const vaeBytes = F32 * (75e6 * (sizes.vae.dim / 96) ** 2 + 6 * 4 * (4 * sizes.vae.dim) * 16 * lh * lw);
-  const weightBytes = sizes.quantized === 'int8' ? 1.125 : sizes.quantized === 'int4' ? 0.625 : F32;
+  const weightBytes = ditWeightBytes(sizes);
   const ditWeights = weightBytes * dp.total;
   const ditBlock = weightBytes * dp.perBlock;
   const t5Weights = F32 * tp.total;
@@ -262,6 +272,7 @@ export function estimateGeneration(input: EstimateInput, speed?: number | Machin
     parameters: { dit: dp.total, t5: tp.total },
     calls,
     ...(sizes.quantized && { quantized: sizes.quantized }),
+    ...(sizes.bfloat16 && { bfloat16: true }),
   };
   if (gflops && gflops > 0) {
     const { callS, sessionS, slow, loadRate } = fixedCosts(machine!);
@@ -314,7 +325,7 @@ function fixedCosts(m: MachineSpeed): { callS: number; sessionS: number; hasFixe
 /** Seconds to create a DiT's sessions and read its weights (standard mode), for a speed with measured fixed costs. */
 export function ditLoadSeconds(sizes: ModelSizes, speed: MachineSpeed): number {
   const { sessionS, loadRate } = fixedCosts(speed);
-  const weights = ditParameters(sizes.dit).total * (sizes.quantized === 'int8' ? 1.125 : sizes.quantized === 'int4' ? 0.625 : F32);
+  const weights = ditParameters(sizes.dit).total * ditWeightBytes(sizes);
   return (5 + 4 * sizes.dit.numLayers) * sessionS + weights / loadRate;
 }
 
@@ -354,7 +365,7 @@ const params = (n: number): string => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : `
 
 /** Human lines for `generate --dry-run`, `info` and the note printed before a long run; `lowMemory` adds that mode's per-step session creations. */
 export function describeEstimate(e: GenerationEstimate, setting: { width: number; height: number; frames: number }, sparseDescription?: string, options: { lowMemory?: boolean } = {}): string[] {
-  const weights = e.quantized ? `DiT weights ${e.quantized}, the rest float32` : 'all weights float32';
+  const weights = e.quantized ? `DiT weights ${e.quantized}, the rest float32` : e.bfloat16 ? 'DiT weights bfloat16, the rest float32' : 'all weights float32';
   const lines = [
     `${setting.width}x${setting.height}, ${e.videoFrames} frames (${e.tokens} tokens), ${e.steps} steps × ${e.branches} branch${e.branches > 1 ? 'es' : ''}; DiT ${params(e.parameters.dit)}, text encoder ${params(e.parameters.t5)} parameters`,
     `memory: ${formatBytes(e.memory.standardBytes)} standard (${weights}), ${formatBytes(e.memory.lowMemoryBytes)} in low-memory mode${e.memory.parts.tokenCache ? ` (token cache ${formatBytes(e.memory.parts.tokenCache)} included)` : ''}`,

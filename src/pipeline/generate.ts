@@ -70,7 +70,7 @@ export class Pipeline {
     const text = await TextEncoder.load(definition.models.text, { intraOpThreads: threads, providers });
     const ditManifest = readDiTManifest(definition.models.dit);
     const textBytes = text.encoder instanceof T5EncoderSession ? 4 * t5Parameters(text.encoder.config).total : 0;
-    const { lowMemory } = chooseLowMemory(weightsInMemory(ditManifest.config, ditManifest.quantized, textBytes), options.lowMemory);
+    const { lowMemory } = chooseLowMemory(weightsInMemory(ditManifest.config, ditManifest.quantized, textBytes, ditManifest.storageDtype), options.lowMemory);
     const dit = await WanDiT.load(definition.models.dit, { intraOpThreads: threads, providers, ...(lowMemory && { lowMemory, mmapWeights: !ditManifest.quantized }) });
     if (text.encoder.config.dim !== dit.config.textDim) {
       throw new GenerateRequestError(`pipeline ${definition.name}: the text encoder's width ${text.encoder.config.dim} does not match the DiT's text_dim ${dit.config.textDim}; the model folders come from different models`);

@@ -5,7 +5,8 @@
  *
  * What each mode holds, as Pipeline.load and WanDiT do it:
  * - standard: every DiT stage's session (float32 weights, or int8/int4 blocks with --quantize;
- *   float16 storage is widened to float32 when onnxruntime folds the casts at load);
+ *   float16 storage is widened to float32 when onnxruntime folds the casts at load, bfloat16
+ *   storage stays half: its sessions do not fold the casts);
  * - low-memory: the DiT's small stages (embeddings, head) and one block's sessions at a time;
  * - in both: the text encoder as loaded. A one-graph encoder (`convert --text-mode onnx`) keeps
  *   its float32 weights for the whole run, low-memory mode does not release it; a layered one
@@ -40,15 +41,15 @@ export interface WeightsInMemory {
   textBytes: number;
 }
 
-/** Bytes per DiT parameter in memory: int8/int4 blocks with their scales, else float32. */
-export function ditBytesPerParameter(quantized?: 'int8' | 'int4'): number {
-  return quantized === 'int8' ? 1.125 : quantized === 'int4' ? 0.625 : 4;
+/** Bytes per DiT parameter in memory: int8/int4 blocks with their scales, bfloat16 (kept half), else float32 (float16 files included). */
+export function ditBytesPerParameter(quantized?: 'int8' | 'int4', storage?: 'float32' | 'float16' | 'bfloat16'): number {
+  return quantized === 'int8' ? 1.125 : quantized === 'int4' ? 0.625 : storage === 'bfloat16' ? 2 : 4;
 }
 
 /** The weights a pipeline holds, from the DiT's config and storage and the text encoder's resident bytes. */
-export function weightsInMemory(dit: WanDiTConfig, quantized: 'int8' | 'int4' | undefined, textBytes: number): WeightsInMemory {
+export function weightsInMemory(dit: WanDiTConfig, quantized: 'int8' | 'int4' | undefined, textBytes: number, storage?: 'float32' | 'float16' | 'bfloat16'): WeightsInMemory {
   const p = ditParameters(dit);
-  const b = ditBytesPerParameter(quantized);
+  const b = ditBytesPerParameter(quantized, storage);
   return { ditBytes: b * p.total, ditLowMemoryBytes: b * (p.total - (dit.numLayers - 1) * p.perBlock), textBytes };
 }
 

@@ -39,7 +39,7 @@ export function readPipelineSizes(pipeline?: string): PipelineSizes {
   const t5 = t5Manifest.config;
   if (t5.dim !== dit.config.textDim)
     throw new GenerateRequestError(`pipeline ${definition.name}: the text encoder's width ${t5.dim} does not match the DiT's text_dim ${dit.config.textDim}; the model folders come from different models`);
-  return { definition, dit, vae, t5, sizes: { dit: dit.config, patchFeatures: dit.tokens.patchFeatures, headFeatures: dit.tokens.headFeatures, t5, vae: vae.config, t5Layered: t5Manifest.storedAs === 'checkpoint', ...(dit.quantized && { quantized: dit.quantized }) } };
+  return { definition, dit, vae, t5, sizes: { dit: dit.config, patchFeatures: dit.tokens.patchFeatures, headFeatures: dit.tokens.headFeatures, t5, vae: vae.config, t5Layered: t5Manifest.storedAs === 'checkpoint', ...(dit.quantized && { quantized: dit.quantized }), ...(dit.storageDtype === 'bfloat16' && { bfloat16: true }) } };
 }
 
 export interface Preflight {

@@ -30,7 +30,7 @@ export async function checkBeforeRun(ctx: CliContext, progress: ProgressReporter
   const r = checked.request;
   const available = availableMemory();
   const sizes = checked.pipeline.sizes;
-  const mode = chooseLowMemory(weightsInMemory(checked.pipeline.dit.config, checked.pipeline.dit.quantized, sizes.t5Layered ? 0 : e.memory.parts.t5Weights), o.lowMemory, available);
+  const mode = chooseLowMemory(weightsInMemory(checked.pipeline.dit.config, checked.pipeline.dit.quantized, sizes.t5Layered ? 0 : e.memory.parts.t5Weights, checked.pipeline.dit.storageDtype), o.lowMemory, available);
   const memoryNote = e.memory.standardBytes > available ? memoryAdvice(e, available, sizes.t5Layered === true, formatBytes) : undefined;
   if (o.dryRun && o.json) {
     printJson(ctx, {

@@ -106,7 +106,7 @@ export class WanDiT {
     try {
       for (const [stage, entry] of Object.entries(manifest.stages)) {
         if (options.lowMemory && blockOf(stage) !== null) continue; // created on the block's turn
-        sessions.set(stage, await createSession(join(modelDir, entry.file), { intraOpThreads: options.intraOpThreads, mmapWeights: options.mmapWeights, providers: options.providers }));
+        sessions.set(stage, await createSession(join(modelDir, entry.file), { intraOpThreads: options.intraOpThreads, mmapWeights: options.mmapWeights, providers: options.providers, keepHalfWeights: manifest.storageDtype === 'bfloat16' }));
       }
     } catch (e) {
       for (const s of sessions.values()) await s.release();
@@ -133,7 +133,7 @@ export class WanDiT {
     if (this.residentBlock !== null && this.residentBlock !== layer) await this.releaseBlock(this.residentBlock);
     this.residentBlock = layer;
     // Float weights stay mmapped (no prepacked copy); MatMulNBits needs its prepacking for the int8 kernels.
-    const created = await createSession(join(this.modelDir, entry.file), { intraOpThreads: this.options.intraOpThreads, mmapWeights: !this.manifest.quantized, providers: this.options.providers });
+    const created = await createSession(join(this.modelDir, entry.file), { intraOpThreads: this.options.intraOpThreads, mmapWeights: !this.manifest.quantized, providers: this.options.providers, keepHalfWeights: this.manifest.storageDtype === 'bfloat16' });
     this.sessions.set(stage, created);
     this.blockLoads++;
     return created;
