@@ -113,6 +113,14 @@ export class GraphBuilder {
   weight(name: string, dims: number[], data: Float32Array, options: InitializerOptions = {}): Value {
     if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`weight ${name}: ${data.length} values do not fill shape [${dims}]`);
     if (options.storeAs === 'float16') {
+      // float16 tops out at 65504; bfloat16 weights (the release's dtype) can be far larger and would become Inf.
+      let beyond = 0;
+      let largest = 0;
+      for (const v of data) if (Math.abs(v) > 65504 && Number.isFinite(v)) {
+        beyond++;
+        largest = Math.max(largest, Math.abs(v));
+      }
+      if (beyond > 0) throw new RangeError(`weight ${name}: ${beyond} value${beyond > 1 ? 's' : ''} beyond float16's range (±65504; largest ${largest.toExponential(3)}) would become Inf; store it as float32 or bfloat16 (convert --dtype bfloat16)`);
       const stored = this.claim(`${name}__f16`);
       this.initializers.push({ name: stored, dims, dataType: ELEM.float16, rawData: bytesOf(f32ToF16Bits(data)) });
       return this.op('Cast', [new Value(stored)], { to: ELEM.float32 }, { outputNames: [name] })[0];

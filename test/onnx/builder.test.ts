@@ -93,6 +93,13 @@ describe('GraphBuilder', () => {
     expect(await kinds(false)).toEqual({ initializers: [onnx.TensorProto.DataType.FLOAT], casts: 0 });
   });
 
+  it('refuses a float16 weight beyond float16\'s range instead of storing Inf, and points to bfloat16', () => {
+    const g = new GraphBuilder('range');
+    expect(() => g.weight('w', [3], Float32Array.from([1, -70000, 3e38]), { storeAs: 'float16' })).toThrow(/weight w: 2 values beyond float16's range .* --dtype bfloat16/);
+    expect(() => g.weight('ok', [2], Float32Array.from([65504, -1]), { storeAs: 'float16' })).not.toThrow();
+    expect(() => g.weight('big', [1], Float32Array.from([3e38]), { storeAs: 'bfloat16' })).not.toThrow();
+  });
+
   it('rounds bfloat16 to nearest even and keeps bfloat16 values bit for bit', () => {
     const v = Float32Array.from([0, -0, 1, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.3895313892515355e38, Infinity, -Infinity, NaN]);
     const back = bf16BitsToF32(f32ToBf16Bits(v));
