@@ -40,8 +40,15 @@ const FIXED = {
   encodeStartSeconds: 0.025,
   encodeSecondsPerPixel: 0.035e-6,
 };
-/** The Wan VAE's 3-D convolutions sustain about this share of the matmul probe's speed on CPU (measured on the demo VAE). */
-const VAE_CONV_EFFICIENCY = 0.2;
+/**
+ * The share of the matmul probe's speed the Wan VAE decoder's 3-D convolutions sustain on CPU,
+ * by base width (bench/vae-efficiency.ts, random weights, 8×8 latent frames, busy 2-core VM):
+ * 0.13–0.2 at the demo's width 8, 0.48 at the release's 96; interpolated in log(width) between.
+ */
+export function vaeConvEfficiency(dim: number): number {
+  const t = Math.min(1, Math.max(0, Math.log(dim / 8) / Math.log(96 / 8)));
+  return 0.15 + t * (0.48 - 0.15);
+}
 /** Session runs per call of the layered text encoder beyond its layers: the final norm. */
 const T5_LAYERED_EXTRA_CALLS = 1;
 
@@ -289,7 +296,7 @@ export function estimateGeneration(input: EstimateInput, speed?: number | Machin
     const perStep = s((sparseFlops - perPrompt) / steps) + calls.perStep * callS;
     const denoiseDense = s(denseFlops) + (steps * calls.perStepDense + calls.perPrompt) * callS;
     const denoise = s(sparseFlops) + (steps * calls.perStep + calls.perPrompt) * callS;
-    const vaeS = s(vae) / VAE_CONV_EFFICIENCY + calls.vae * callS + slow * (FIXED.workerSeconds + 2 * FIXED.vaeSessionSeconds);
+    const vaeS = s(vae) / vaeConvEfficiency(sizes.vae.dim) + calls.vae * callS + slow * (FIXED.workerSeconds + 2 * FIXED.vaeSessionSeconds);
     const encode = slow * (FIXED.encodeStartSeconds + pixels * FIXED.encodeSecondsPerPixel);
     const lowMemoryPerStep = calls.lowMemorySessionsPerStep * sessionS + (branches * shape.layers * ditBlock) / loadRate;
     const totalDense = load + textS + denoiseDense + vaeS + encode;
@@ -306,7 +313,7 @@ export function estimateGeneration(input: EstimateInput, speed?: number | Machin
       vae: vaeS,
       encode,
       lowMemoryPerStep,
-      overhead: totalDense - s(text + denseFlops) - s(vae) / VAE_CONV_EFFICIENCY,
+      overhead: totalDense - s(text + denseFlops) - s(vae) / vaeConvEfficiency(sizes.vae.dim),
       totalDense,
       total: load + textS + denoise + vaeS + encode,
     };
