@@ -58,7 +58,7 @@ interface Measured {
 
 function child(args: string[]): Measured {
   const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--measure', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`measurement ${args.join(' ')} failed: ${r.stderr.slice(-2000)}`);
+  if (r.status !== 0) throw new Error(`measurement ${args.join(' ')} failed${r.signal ? ` (killed by ${r.signal}: out of memory?)` : ''}: ${r.stderr.slice(-2000)}`);
   const line = r.stdout.trim().split('\n').pop()!;
   return JSON.parse(line) as Measured;
 }
@@ -148,10 +148,10 @@ async function measureStep(modelDir: string, frames: number, lowMemory: boolean)
 }
 
 /** One dense pass over every block (standard mode): RSS after load, peak RSS, time. */
-async function measurePass(modelDir: string, frames: number): Promise<Measured> {
+async function measurePass(modelDir: string, frames: number, keepArenas: boolean): Promise<Measured> {
   const { WanDiT } = await import('../src/models/wan/dit/runtime.js');
   const t0 = performance.now();
-  const dit = await WanDiT.load(modelDir);
+  const dit = await WanDiT.load(modelDir, { keepArenas });
   const loadedRss = process.memoryUsage().rss / GB;
   const c = dit.config;
   const lat = { f: (frames - 1) / 4 + 1, h: 480 / 8, w: 832 / 8 };
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   if (has('measure')) {
     const kind = argv[argv.indexOf('--measure') + 1];
     const rest = argv.slice(argv.indexOf('--measure') + 2);
-    const r = kind === 't5' ? await measureT5(rest[0]!, rest[1]!, Number(rest[2])) : kind === 'pass' ? await measurePass(rest[0]!, Number(rest[1])) : kind === 'step' ? await measureStep(rest[0]!, Number(rest[1]), rest[2] === 'low') : await measureBlock(rest[0]!, Number(rest[1]), rest[2] === 'low');
+    const r = kind === 't5' ? await measureT5(rest[0]!, rest[1]!, Number(rest[2])) : kind === 'pass' ? await measurePass(rest[0]!, Number(rest[1]), rest[2] === 'arenas') : kind === 'step' ? await measureStep(rest[0]!, Number(rest[1]), rest[2] === 'low') : await measureBlock(rest[0]!, Number(rest[1]), rest[2] === 'low');
     console.log(JSON.stringify(r));
     return;
   }
@@ -205,9 +205,12 @@ async function main(): Promise<void> {
       for (const dtype of ['float32', 'float16', 'bfloat16'] as const) {
         const out = join(dir, `conv-${dtype}`);
         await convertCheckpoint(ckpt, out, { dtype });
-        const m = child(['pass', out, String(num('frames', 1))]);
-        results.push({ ...m, what: `1.3B dims, ${m.what}, stored ${dtype}` });
-        say(JSON.stringify({ ...m, dtype }));
+        // float32 also with every stage session keeping its memory arena (the behaviour before issue 17's fix)
+        for (const arenas of dtype === 'float32' ? [false, true] : [false]) {
+          const m = child(['pass', out, String(num('frames', 1)), arenas ? 'arenas' : 'free']);
+          results.push({ ...m, what: `1.3B dims, ${m.what}, stored ${dtype}${arenas ? ', arenas kept' : ''}` });
+          say(JSON.stringify({ ...m, dtype, arenas }));
+        }
         rmSync(out, { recursive: true, force: true });
       }
       rmSync(ckpt, { recursive: true, force: true });
@@ -233,14 +236,21 @@ async function main(): Promise<void> {
         await convertCheckpoint(ckpt, int8, { quantize: 'int8' });
         say(`converted ${label} to int8 in ${((performance.now() - t) / 1000).toFixed(0)} s`);
       }
+      const bf16 = join(dir, `conv-${label}-bf16`);
+      if (label === '1.3B-step') {
+        t = performance.now();
+        await convertCheckpoint(ckpt, bf16, { dtype: 'bfloat16' });
+        say(`converted ${label} to bfloat16 in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+      }
       rmSync(ckpt, { recursive: true, force: true }); // the converted folders are enough now
       if (label === '1.3B-step') {
-        for (const [folder, dtype] of [[f32, 'float32'], [int8, 'int8']] as const) {
+        for (const [folder, dtype] of [[f32, 'float32'], [bf16, 'bfloat16'], [int8, 'int8']] as const) {
           const m = child(['step', folder, String(frames), has('low-memory') ? 'low' : 'std']);
           results.push({ ...m, what: `${label} ${m.what}, ${dtype}` });
           say(JSON.stringify({ ...m, dtype }));
         }
         rmSync(int8, { recursive: true, force: true });
+        rmSync(bf16, { recursive: true, force: true });
       } else if (label === '1.3B') {
         const a = child(['block', f32, String(frames), 'std']);
         const b = child(['block', int8, String(frames), 'std']);

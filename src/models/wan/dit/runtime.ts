@@ -42,6 +42,12 @@ export interface WanDiTLoadOptions {
    * small stages (embeddings, attention, head) stay loaded. Same numbers, slower.
    */
   lowMemory?: boolean;
+  /**
+   * Keep each stage session's memory arena (its largest intermediates stay allocated between
+   * calls). Default false: with 4 sessions per block the arenas add up to several times the
+   * weights at large token counts (see `freeActivations` in src/runtime/session.ts).
+   */
+  keepArenas?: boolean;
 }
 
 /** A stage that belongs to one block (`block{l}_...`), with its layer; null for the shared stages. */
@@ -106,7 +112,7 @@ export class WanDiT {
     try {
       for (const [stage, entry] of Object.entries(manifest.stages)) {
         if (options.lowMemory && blockOf(stage) !== null) continue; // created on the block's turn
-        sessions.set(stage, await createSession(join(modelDir, entry.file), { intraOpThreads: options.intraOpThreads, mmapWeights: options.mmapWeights, providers: options.providers, keepHalfWeights: manifest.storageDtype === 'bfloat16' }));
+        sessions.set(stage, await createSession(join(modelDir, entry.file), { intraOpThreads: options.intraOpThreads, mmapWeights: options.mmapWeights, providers: options.providers, keepHalfWeights: manifest.storageDtype === 'bfloat16', freeActivations: options.keepArenas !== true }));
       }
     } catch (e) {
       for (const s of sessions.values()) await s.release();
@@ -133,7 +139,7 @@ export class WanDiT {
     if (this.residentBlock !== null && this.residentBlock !== layer) await this.releaseBlock(this.residentBlock);
     this.residentBlock = layer;
     // Float weights stay mmapped (no prepacked copy); MatMulNBits needs its prepacking for the int8 kernels.
-    const created = await createSession(join(this.modelDir, entry.file), { intraOpThreads: this.options.intraOpThreads, mmapWeights: !this.manifest.quantized, providers: this.options.providers, keepHalfWeights: this.manifest.storageDtype === 'bfloat16' });
+    const created = await createSession(join(this.modelDir, entry.file), { intraOpThreads: this.options.intraOpThreads, mmapWeights: !this.manifest.quantized, providers: this.options.providers, keepHalfWeights: this.manifest.storageDtype === 'bfloat16', freeActivations: this.options.keepArenas !== true });
     this.sessions.set(stage, created);
     this.blockLoads++;
     return created;
