@@ -10,7 +10,10 @@
  *   demo128  the same at 128×128, 17 frames (320 tokens);
  *   mid      the mid-size random DiT of bench/dit-forward.ts (dim 1024, 8 layers, 2,304 tokens):
  *            load, the per-prompt work for two prompts and one step with guidance (two passes),
- *            DiT only (the random checkpoint goes under --dir, deleted after).
+ *            DiT only (the random checkpoint goes under --dir, deleted after);
+ *   step13   the estimate only (no run) of what `real-weights --part step13` measures: the 1.3B
+ *            DiT's load, the per-prompt work for two prompts and one step with guidance at
+ *            832×480 × 5 frames (3,120 tokens), float32, to set beside that benchmark's result.
  * The load average is printed before and after each case: the estimate is only as good as the
  * probes' view of a machine whose load keeps changing.
  */
@@ -67,6 +70,15 @@ async function generateCase(name: string, extra: string[], speed: MachineSpeed):
   });
 }
 
+function step13Estimate(speed: MachineSpeed): void {
+  const demo = readPipelineSizes('wan-demo').sizes;
+  const config = parseWanDiTConfig({ ...MID_CONFIG_JSON, dim: 1536, ffn_dim: 8960, num_heads: 12, num_layers: 30 });
+  const sizes = { ...demo, dit: config, patchFeatures: 64, headFeatures: 64 };
+  const e = estimateGeneration({ sizes, latentShape: [16, 2, 60, 104], steps: 1, guidance: 5 }, speed);
+  const s = e.seconds!;
+  console.log(`1.3B step estimate (${e.tokens} tokens): load ${sec(ditLoadSeconds(sizes, speed))}, 2 prompts + 1 step ${sec(s.denoiseDense)} of which the step ${sec(s.perStepDense)} (${e.calls.perStepDense} calls); compare with real-weights --part step13`);
+}
+
 async function midCase(speed: MachineSpeed): Promise<void> {
   const config = parseWanDiTConfig(MID_CONFIG_JSON);
   const ckpt = join(scratch, 'mid-checkpoint');
@@ -102,8 +114,12 @@ async function midCase(speed: MachineSpeed): Promise<void> {
 
 try {
   for (const c of cases) {
-    const [tokens, width] = c === 'demo' ? [48, 96] : c === 'demo128' ? [320, 96] : [2304, 1024];
+    const [tokens, width] = c === 'demo' ? [48, 96] : c === 'demo128' ? [320, 96] : c === 'step13' ? [3120, 1536] : [2304, 1024];
     const speed = await probes(tokens, width); // afresh before each case: the load moves
+    if (c === 'step13') {
+      step13Estimate(speed);
+      continue;
+    }
     if (c === 'demo') await generateCase('demo', [], speed);
     else if (c === 'demo128') await generateCase('demo128', ['128', '128', '17'], speed);
     else if (c === 'mid') await midCase(speed);

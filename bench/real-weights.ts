@@ -4,7 +4,7 @@
  *   npm run bench -- real-weights --part t5   [--tokens 512] [--layers 24]
  *   npm run bench -- real-weights --part dit13 [--frames 5] [--layers 2]
  *   npm run bench -- real-weights --part dit14 [--frames 1] [--layers 1]
- *   npm run bench -- real-weights --part step13 [--frames 5] [--layers 30] [--dir /work/scratch/x]
+ *   npm run bench -- real-weights --part step13 [--frames 5] [--layers 30] [--dtypes float32,bfloat16,int8] [--dir /work/scratch/x]
  *   npm run bench -- real-weights --part storage [--frames 1] [--layers 4]
  *   npm run bench -- real-weights --part all --small          (CI size: tiny widths)
  *
@@ -31,7 +31,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UMT5_XXL, type T5EncoderConfig } from '../src/models/wan/t5/config.js';
@@ -131,6 +131,14 @@ async function measureStep(modelDir: string, frames: number, lowMemory: boolean)
   const latent = { data: rand(c.inDim * lat.f * lat.h * lat.w, 1), shape: [c.inDim, lat.f, lat.h, lat.w] as [number, number, number, number] };
   const cond = await dit.prepareText({ data: rand(c.textLen * c.textDim, 2), shape: [c.textLen, c.textDim] });
   const uncond = await dit.prepareText({ data: rand(c.textLen * c.textDim, 3), shape: [c.textLen, c.textDim] });
+  // The estimate of this step from probes measured here, right before it (bench/estimate-check.ts does the same for small cases).
+  const { measureMatmulSpeed } = await import('../src/pipeline/matmul-speed.js');
+  const { measureCallCost, probeShape } = await import('../src/pipeline/call-cost.js');
+  const { estimateGeneration } = await import('../src/pipeline/estimate.js');
+  const mm = await measureMatmulSpeed(2);
+  const cc = await measureCallCost(2, probeShape(lat.f * (lat.h / 2) * (lat.w / 2), c.dim), mm.gflops);
+  const sizes = { dit: c, patchFeatures: dit.manifest.tokens.patchFeatures, headFeatures: dit.manifest.tokens.headFeatures, t5: { vocab: 256384, dim: c.textDim, dimAttn: c.textDim, dimFfn: 10240, numHeads: 64, numLayers: 24, numBuckets: 32, textLen: c.textLen, eps: 1e-6 } as never, vae: { dim: 96, zDim: 16, spatialScale: 8, temporalScale: 4 }, ...(dit.manifest.quantized && { quantized: dit.manifest.quantized }), ...(dit.manifest.storageDtype === 'bfloat16' && { bfloat16: true }) };
+  const est = estimateGeneration({ sizes, latentShape: latent.shape, steps: 1, guidance: 5 }, { gflops: mm.gflops, callMs: cc.callMs, sessionMs: cc.sessionMs });
   const t2 = performance.now();
   const vc = await dit.forwardWithText(latent, 999, cond);
   const t3 = performance.now();
@@ -142,7 +150,7 @@ async function measureStep(modelDir: string, frames: number, lowMemory: boolean)
   await dit.release();
   return {
     what: `whole step with guidance (2 passes × ${c.numLayers} blocks), ${tokens} tokens (832x480x${frames}), ${lowMemory ? 'low-memory' : 'standard'}`,
-    seconds: (t4 - t2) / 1000, passSeconds: [(t3 - t2) / 1000, (t4 - t3) / 1000], loadSeconds: (t1 - t0) / 1000, textSeconds: (t2 - t1) / 1000,
+    seconds: (t4 - t2) / 1000, estimatedSeconds: est.seconds!.perStepDense, probes: { gflops: mm.gflops, callMs: cc.callMs, load: loadavg()[0] }, passSeconds: [(t3 - t2) / 1000, (t4 - t3) / 1000], loadSeconds: (t1 - t0) / 1000, textSeconds: (t2 - t1) / 1000,
     maxRssGB: rssGB(), tokens, blockLoads: dit.blockLoads, finite,
   };
 }
@@ -244,7 +252,8 @@ async function main(): Promise<void> {
       }
       rmSync(ckpt, { recursive: true, force: true }); // the converted folders are enough now
       if (label === '1.3B-step') {
-        for (const [folder, dtype] of [[f32, 'float32'], [bf16, 'bfloat16'], [int8, 'int8']] as const) {
+        const only = (flag('dtypes') ?? 'float32,bfloat16,int8').split(',');
+        for (const [folder, dtype] of ([[f32, 'float32'], [bf16, 'bfloat16'], [int8, 'int8']] as const).filter(([, d]) => only.includes(d))) {
           const m = child(['step', folder, String(frames), has('low-memory') ? 'low' : 'std']);
           results.push({ ...m, what: `${label} ${m.what}, ${dtype}` });
           say(JSON.stringify({ ...m, dtype }));
