@@ -17,8 +17,8 @@ const wan = (dim: number, ffnDim: number, numHeads: number, numLayers: number): 
 const models: [string, WanDiTConfig][] = [['1.3B', wan(1536, 8960, 12, 30)], ['14B', wan(5120, 13824, 40, 40)]];
 const settings: [number, number, number][] = [[832, 480, 5], [832, 480, 33], [832, 480, 81], [1280, 720, 81]];
 console.log(`at ${gflops.toFixed(0)} GFLOP/s, ${steps} steps, guidance on (2 branches)`);
-console.log('| model | size | frames | memory: one-graph T5, all blocks | layered T5, all blocks | layered T5, low-memory DiT | per step | per video (dense) | per video, half the block evaluations skipped (≈50% FLOPs) |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| model | size | frames | memory: one-graph T5, all blocks | layered T5, all blocks | layered T5, bfloat16 DiT, all blocks | layered T5, low-memory DiT | per step | per video (dense) | per video, half the block evaluations skipped (≈50% FLOPs) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const [name, dit] of models)
   for (const [w, h, f] of settings) {
     if (name === '1.3B' && w === 1280) continue;
@@ -28,5 +28,6 @@ for (const [name, dit] of models)
     const table = Array.from({ length: steps }, (_, t) => Array.from({ length: dit.numLayers }, (_, l) => ((t + l) % 2 ? 1 : 0)));
     const half = estimateGeneration({ sizes, latentShape, steps, guidance: 5, sparse: { flopsRatio: 0.5, table, description: '50%' } }, gflops);
     const layered = estimateGeneration({ sizes: { ...sizes, t5Layered: true }, latentShape, steps, guidance: 5 }, gflops);
-    console.log(`| ${name} | ${w}×${h} | ${f} | ${formatBytes(e.memory.standardBytes)} | ${formatBytes(layered.memory.standardBytes)} | ${formatBytes(e.memory.lowMemoryBytes)} | ${formatSeconds(e.seconds!.perStepDense)} | ${formatSeconds(e.seconds!.totalDense)} | ${formatSeconds(half.seconds!.total)} |`);
+    const bf16 = estimateGeneration({ sizes: { ...sizes, t5Layered: true, bfloat16: true }, latentShape, steps, guidance: 5 }, gflops);
+    console.log(`| ${name} | ${w}×${h} | ${f} | ${formatBytes(e.memory.standardBytes)} | ${formatBytes(layered.memory.standardBytes)} | ${formatBytes(bf16.memory.standardBytes)} | ${formatBytes(layered.memory.lowMemoryBytes)} | ${formatSeconds(e.seconds!.perStepDense)} | ${formatSeconds(e.seconds!.totalDense)} | ${formatSeconds(half.seconds!.total)} |`);
   }

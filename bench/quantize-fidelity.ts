@@ -1,10 +1,11 @@
 /**
- * Issue 17: int8 (and int4) DiT weights on the demo model. Converts the demo checkpoint three
- * times (float32, --quantize int8, --quantize int4), generates the same prompts and seeds with
- * each, decodes the latents with the same VAE and reports PSNR/SSIM of the frames against
- * float32, plus the denoising time.
+ * Issue 17: int8 (and int4) DiT weights, and float16/bfloat16 weight storage, on the demo model.
+ * Converts the demo checkpoint once per variant (float32, --quantize int8, --quantize int4,
+ * --dtype float16, --dtype bfloat16), generates the same prompts and seeds with each, decodes
+ * the latents with the same VAE and reports PSNR/SSIM of the frames against float32, plus the
+ * denoising time.
  *
- *   npm run bench -- quantize-fidelity [--steps 20]
+ *   npm run bench -- quantize-fidelity [--steps 20] [--variants int8,int4,float16,bfloat16]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,8 @@ const stepsArg = argv.indexOf('--steps');
 const steps = stepsArg >= 0 ? Number(argv[stepsArg + 1]) : 20;
 const root = resolve(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'ds-quant-'));
+const variantsArg = argv.indexOf('--variants');
+const variants = (variantsArg >= 0 ? argv[variantsArg + 1]! : 'int8,int4,float16,bfloat16').split(',') as ('int8' | 'int4' | 'float16' | 'bfloat16')[];
 const cases = [{ prompt: 'a red circle moving right', seed: 1 }, { prompt: 'a blue triangle moving up', seed: 2 }];
 
 async function clips(model: string): Promise<{ clips: Clip[]; denoiseSeconds: number }> {
@@ -43,13 +46,13 @@ async function clips(model: string): Promise<{ clips: Clip[]; denoiseSeconds: nu
 
 try {
   const folders: Record<string, string> = {};
-  for (const q of ['float32', 'int8', 'int4'] as const) {
+  for (const q of ['float32', ...variants] as const) {
     folders[q] = join(dir, q);
-    await convertModel(join(root, 'samples/demo-model/checkpoint'), folders[q], q === 'float32' ? {} : { quantize: q });
+    await convertModel(join(root, 'samples/demo-model/checkpoint'), folders[q], q === 'float32' ? {} : q === 'int8' || q === 'int4' ? { quantize: q } : { dtype: q });
   }
   const ref = await clips(folders.float32);
   console.log(`float32: denoise ${ref.denoiseSeconds.toFixed(2)} s for ${cases.length} videos × ${steps} steps`);
-  for (const q of ['int8', 'int4']) {
+  for (const q of variants) {
     const r = await clips(folders[q]);
     const p = r.clips.map((c, i) => psnr(ref.clips[i], c).psnr);
     const s = r.clips.map((c, i) => ssim(ref.clips[i], c).ssim);

@@ -38,9 +38,11 @@ function* tensorChunks(t: TensorSpec, dtype: 'BF16' | 'F32', seed: number): Gene
   const view = new DataView(new ArrayBuffer(4));
   const std = t.std ?? 0.02;
   const half = std * Math.sqrt(3);
-  const pool = new Float32Array(POOL);
+  // The pool is no larger than the tensor: 750 small tensors of a 1.3B DiT each drawing a full pool made writing it take half an hour.
+  const size = Math.min(POOL, n);
+  const pool = new Float32Array(size);
   let s = (seed * 2654435761) >>> 0;
-  for (let i = 0; i < POOL; i++) {
+  for (let i = 0; i < size; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     pool[i] = t.ones ? 1 : (s / 2 ** 32 * 2 - 1) * half;
   }
@@ -50,10 +52,10 @@ function* tensorChunks(t: TensorSpec, dtype: 'BF16' | 'F32', seed: number): Gene
   let start = 0;
   for (let done = 0; done < n; done += chunk) {
     const m = Math.min(chunk, n - done);
-    start = (start + 7919) % POOL;
-    for (let i = 0; i < m; i += POOL) {
-      const len = Math.min(POOL, m - i);
-      const from = Math.min(start, POOL - len);
+    start = (start + 7919) % size;
+    for (let i = 0; i < m; i += size) {
+      const len = Math.min(size, m - i);
+      const from = Math.min(start, size - len);
       if (bf) bf.set(poolBits!.subarray(from, from + len), i);
       else f!.set(pool.subarray(from, from + len), i);
     }

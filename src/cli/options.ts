@@ -24,7 +24,7 @@ export function addRunnerOptions(command: Command): Command {
     .option('--pipeline <name|folder>', 'pipeline name or converted model folder (default: the built-in demo model)')
     .option('--threads <n>', 'onnxruntime threads per model lane (at most the number of CPUs)', threadCount)
     .option('--device <list>', `onnxruntime execution providers, comma-separated in order of preference: ${EXECUTION_PROVIDERS.join(', ')} (default cpu)`, deviceList)
-    .option('--low-memory', 'load each DiT block for its turn only (a 14B model in a few GB; slower). Default: chosen from the available memory')
+    .option('--low-memory', 'load each DiT block for its turn only (the 14B DiT in a few GB; slower; a one-graph text encoder stays loaded, see convert --text-mode layered). Default: chosen from the available memory')
     .option('--no-low-memory', 'keep every DiT block loaded even when memory looks short')
     .option('--runner <module>', 'render with a custom Renderer: an ES module exporting createRunner(options) (src/core/renderer.ts), instead of the pipeline')
     .addOption(new Option('--runner-options <json>', 'JSON options passed to --runner\'s createRunner').argParser(jsonObject));

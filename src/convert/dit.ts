@@ -24,7 +24,7 @@ export const DIT_CONVERTER = `diffsparse-dit-converter/${DIT_FORMAT_VERSION}`;
 
 export interface ConvertOptions {
   /** Storage dtype of the large matrices (compute is float32 either way). Default float32. */
-  dtype?: 'float32' | 'float16';
+  dtype?: 'float32' | 'float16' | 'bfloat16';
   /** Weight-only int8/int4 Linear layers (MatMulNBits); default none. */
   quantize?: 'int8' | 'int4';
   /** Called after each stage is written. */
@@ -72,7 +72,7 @@ function mapCheckpointKeys(src: WeightSource, config: WanDiTConfig, label: strin
   return { keyMap, layout: naming, parameters };
 }
 
-async function writeStage(src: WeightSource, keyMap: Map<string, string>, config: WanDiTConfig, stage: string, modelDir: string, dtype: 'float32' | 'float16', quantize?: 'int8' | 'int4'): Promise<StageFileEntry> {
+async function writeStage(src: WeightSource, keyMap: Map<string, string>, config: WanDiTConfig, stage: string, modelDir: string, dtype: 'float32' | 'float16' | 'bfloat16', quantize?: 'int8' | 'int4'): Promise<StageFileEntry> {
   const tensors = new Map<string, Float32Array>();
   for (const key of stageKeys(stage)) tensors.set(key, await src.readF32(keyMap.get(key)!));
   const graph = buildStage(config, stage, {

@@ -41,7 +41,8 @@ export interface CheckpointExtras {
 }
 
 export interface ModelConvertOptions {
-  dtype?: 'float32' | 'float16';
+  /** Storage of the large matrices; bfloat16 applies to the DiT (kept half in memory), the text encoder then stays float32. */
+  dtype?: 'float32' | 'float16' | 'bfloat16';
   onProgress?: (part: 'dit' | 'vae' | 'text', message: string) => void;
   /** Weight-only int8/int4 DiT Linear layers (MatMulNBits). */
   quantize?: 'int8' | 'int4';
@@ -152,7 +153,7 @@ export async function convertModel(checkpointDir: string, outDir: string, option
   say('text', `converting ${relative(checkpointDir, files.t5)}`);
   await convertT5EncoderFile(files.t5, dirs.text, {
     tokenizerPath: files.tokenizer,
-    storeAs: dtype,
+    storeAs: dtype === 'bfloat16' ? 'float32' : dtype,
     numHeads: extras.text?.numHeads ?? (dit.config.textDim === 4096 ? 64 : undefined),
     textLen: extras.text?.textLen ?? dit.config.textLen,
     ...(options.textLayered !== undefined && { layered: options.textLayered }),

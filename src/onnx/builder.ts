@@ -5,18 +5,19 @@
  * what onnxruntime-node 1.30 accepts.
  */
 import { onnx, type IAttributeProto, type INodeProto, type ITensorProto, type IValueInfoProto } from './proto.js';
-import { f32ToF16Bits } from './half.js';
+import { f32ToF16Bits, f32ToBf16Bits } from './half.js';
 
 export const OPSET = 23;
 export const IR_VERSION = 11;
 
-export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
+export type ElemType = 'float32' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'bool';
 /** A dimension: a fixed size, or a name for a symbolic (dynamic) dimension. */
 export type Dim = number | string;
 
 const ELEM: Record<ElemType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   float16: onnx.TensorProto.DataType.FLOAT16,
+  bfloat16: onnx.TensorProto.DataType.BFLOAT16,
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
   bool: onnx.TensorProto.DataType.BOOL,
@@ -44,8 +45,12 @@ export interface OpOptions {
 }
 
 export interface InitializerOptions {
-  /** Store as float16 on disk and Cast to float32 in the graph (compute stays fp32). */
-  storeAs?: 'float32' | 'float16';
+  /**
+   * Store as float16 or bfloat16 and Cast to float32 in the graph (compute stays fp32). onnxruntime
+   * folds a float16 Cast into a float32 initializer at load (the file is half, memory is not); a
+   * bfloat16 one stays half in memory when its session disables constant folding (session.ts `keepHalfWeights`).
+   */
+  storeAs?: 'float32' | 'float16' | 'bfloat16';
 }
 
 function attribute(name: string, v: AttrValue): IAttributeProto {
@@ -104,12 +109,25 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(name, elem, dims));
   }
 
-  /** A float32 weight. With `storeAs: 'float16'` it is stored as half and cast back in-graph. */
+  /** A float32 weight. With `storeAs: 'float16'` or `'bfloat16'` it is stored as half and cast back in-graph. */
   weight(name: string, dims: number[], data: Float32Array, options: InitializerOptions = {}): Value {
     if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`weight ${name}: ${data.length} values do not fill shape [${dims}]`);
     if (options.storeAs === 'float16') {
+      // float16 tops out at 65504; bfloat16 weights (the release's dtype) can be far larger and would become Inf.
+      let beyond = 0;
+      let largest = 0;
+      for (const v of data) if (Math.abs(v) > 65504 && Number.isFinite(v)) {
+        beyond++;
+        largest = Math.max(largest, Math.abs(v));
+      }
+      if (beyond > 0) throw new RangeError(`weight ${name}: ${beyond} value${beyond > 1 ? 's' : ''} beyond float16's range (±65504; largest ${largest.toExponential(3)}) would become Inf; store it as float32 or bfloat16 (convert --dtype bfloat16)`);
       const stored = this.claim(`${name}__f16`);
       this.initializers.push({ name: stored, dims, dataType: ELEM.float16, rawData: bytesOf(f32ToF16Bits(data)) });
+      return this.op('Cast', [new Value(stored)], { to: ELEM.float32 }, { outputNames: [name] })[0];
+    }
+    if (options.storeAs === 'bfloat16') {
+      const stored = this.claim(`${name}__bf16`);
+      this.initializers.push({ name: stored, dims, dataType: ELEM.bfloat16, rawData: bytesOf(f32ToBf16Bits(data)) });
       return this.op('Cast', [new Value(stored)], { to: ELEM.float32 }, { outputNames: [name] })[0];
     }
     this.initializers.push({ name: this.claim(name), dims, dataType: ELEM.float32, rawData: bytesOf(data) });

@@ -49,3 +49,27 @@ export function f16BitsToF32(src: Uint16Array): Float32Array {
   }
   return out;
 }
+
+/**
+ * float32 -> bfloat16 bits (the top half of a float32), round to nearest even; NaN stays a quiet
+ * NaN. Exact for values that came from bfloat16 (the release's weights), so a bf16 checkpoint
+ * converted with `--dtype bfloat16` keeps its bits.
+ */
+export function f32ToBf16Bits(src: Float32Array): Uint16Array {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const x = bits[i]!;
+    if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0) out[i] = (x >>> 16) | 0x40;
+    else out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+  }
+  return out;
+}
+
+/** bfloat16 bits -> float32 (exact: a shift). */
+export function bf16BitsToF32(src: Uint16Array): Float32Array {
+  const out = new Float32Array(src.length);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < src.length; i++) bits[i] = src[i]! << 16;
+  return out;
+}

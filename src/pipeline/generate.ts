@@ -9,7 +9,7 @@ import { WanDiT } from '../models/wan/dit/runtime.js';
 import { readDiTManifest } from '../models/wan/dit/manifest.js';
 import { T5EncoderSession } from '../models/wan/t5/session.js';
 import { t5Parameters } from './estimate.js';
-import { chooseLowMemory } from './memory.js';
+import { chooseLowMemory, weightsInMemory } from './memory.js';
 import { DenseDiT } from '../models/wan/dit/dense.js';
 import { readVaeManifest } from '../models/wan/vae/chunk-decoder.js';
 import type { VaeDecoderManifest } from '../models/wan/vae/convert.js';
@@ -70,7 +70,7 @@ export class Pipeline {
     const text = await TextEncoder.load(definition.models.text, { intraOpThreads: threads, providers });
     const ditManifest = readDiTManifest(definition.models.dit);
     const textBytes = text.encoder instanceof T5EncoderSession ? 4 * t5Parameters(text.encoder.config).total : 0;
-    const { lowMemory } = chooseLowMemory(ditManifest.source.parameters, textBytes, options.lowMemory);
+    const { lowMemory } = chooseLowMemory(weightsInMemory(ditManifest.config, ditManifest.quantized, textBytes, ditManifest.storageDtype), options.lowMemory);
     const dit = await WanDiT.load(definition.models.dit, { intraOpThreads: threads, providers, ...(lowMemory && { lowMemory, mmapWeights: !ditManifest.quantized }) });
     if (text.encoder.config.dim !== dit.config.textDim) {
       throw new GenerateRequestError(`pipeline ${definition.name}: the text encoder's width ${text.encoder.config.dim} does not match the DiT's text_dim ${dit.config.textDim}; the model folders come from different models`);

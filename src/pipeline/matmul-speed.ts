@@ -28,22 +28,50 @@ export interface MatmulSpeed {
 const N = 1024;
 const D = 1536;
 
-export function speedCacheFile(): string {
-  return join(process.env.DIFFSPARSE_CACHE_DIR ?? join(homedir(), '.cache', 'diffsparse'), 'matmul-speed.json');
+function cacheDir(): string {
+  return process.env.DIFFSPARSE_CACHE_DIR ?? join(homedir(), '.cache', 'diffsparse');
 }
 
-function machineKey(threads: number): string {
+export function speedCacheFile(): string {
+  return join(cacheDir(), 'matmul-speed.json');
+}
+
+/** The key a probe's result is cached under: CPU model, core count and thread count. */
+export function machineKey(threads: number): string {
   const c = cpus();
   return `${c[0]?.model ?? 'unknown cpu'}|${c.length} cores|${threads} threads`;
 }
 
-function readCache(): Record<string, Omit<MatmulSpeed, 'source'>> {
+function readCache<T>(file: string): Record<string, T> {
   try {
-    const raw = JSON.parse(readFileSync(speedCacheFile(), 'utf8')) as unknown;
-    return raw && typeof raw === 'object' ? (raw as Record<string, Omit<MatmulSpeed, 'source'>>) : {};
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return raw && typeof raw === 'object' ? (raw as Record<string, T>) : {};
   } catch {
     return {};
   }
+}
+
+/**
+ * A probe's result for this machine and thread count (and `subKey`, e.g. a probe shape) from
+ * `$DIFFSPARSE_CACHE_DIR/<fileName>`, measuring (and caching) it the first time or on `refresh`.
+ * `valid` rejects a damaged entry.
+ */
+export async function cachedProbe<T extends { source: string }>(fileName: string, threads: number, measure: () => Promise<T>, valid: (hit: Omit<T, 'source'>) => boolean, refresh = false, subKey?: string): Promise<T> {
+  const file = join(cacheDir(), fileName);
+  const key = subKey ? `${machineKey(threads)}|${subKey}` : machineKey(threads);
+  const cache = readCache<Omit<T, 'source'>>(file);
+  const hit = cache[key];
+  if (!refresh && hit && typeof hit === 'object' && valid(hit)) return { ...hit, source: 'cached' } as T;
+  const result = await measure();
+  try {
+    mkdirSync(join(file, '..'), { recursive: true });
+    const { source: _source, ...stored } = result;
+    writeFileSync(`${file}.tmp`, `${JSON.stringify({ ...cache, [key]: stored }, null, 2)}\n`);
+    renameSync(`${file}.tmp`, file);
+  } catch {
+    // a read-only home is no reason to fail an estimate
+  }
+  return result;
 }
 
 /** Runs the probe now (about 0.5 s) without touching the cache. */
@@ -76,19 +104,5 @@ export async function matmulSpeed(threads = 2, options: { refresh?: boolean } = 
   // A fixed speed (reproducible estimates, or a machine whose probe ran while it was busy).
   const fixed = Number(process.env.DIFFSPARSE_GFLOPS);
   if (fixed > 0) return { gflops: fixed, threads, cpu: cpus()[0]?.model ?? 'unknown cpu', source: 'env', measuredAt: new Date().toISOString() };
-  const key = machineKey(threads);
-  const cache = readCache();
-  const hit = cache[key];
-  if (!options.refresh && hit && typeof hit.gflops === 'number' && hit.gflops > 0) return { ...hit, source: 'cached' };
-  const speed = await measureMatmulSpeed(threads);
-  try {
-    const file = speedCacheFile();
-    mkdirSync(join(file, '..'), { recursive: true });
-    const { source: _source, ...stored } = speed;
-    writeFileSync(`${file}.tmp`, `${JSON.stringify({ ...cache, [key]: stored }, null, 2)}\n`);
-    renameSync(`${file}.tmp`, file);
-  } catch {
-    // a read-only home is no reason to fail an estimate
-  }
-  return speed;
+  return cachedProbe('matmul-speed.json', threads, () => measureMatmulSpeed(threads), (hit) => typeof hit.gflops === 'number' && hit.gflops > 0, options.refresh);
 }

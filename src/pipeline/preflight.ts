@@ -12,7 +12,7 @@ import { readT5Manifest } from '../models/wan/t5/session.js';
 import { readVaeManifest } from '../models/wan/vae/chunk-decoder.js';
 import type { VaeDecoderManifest } from '../models/wan/vae/convert.js';
 import { resolvePipeline, type ResolvedPipeline } from './definition.js';
-import { estimateGeneration, type GenerationEstimate, type ModelSizes } from './estimate.js';
+import { estimateGeneration, type GenerationEstimate, type MachineSpeed, type ModelSizes } from './estimate.js';
 import { GenerateRequestError, resolveRequest } from './resolve.js';
 import { planSparsity } from './sparse-model.js';
 import { trainedRangeWarnings } from './trained.js';
@@ -39,7 +39,7 @@ export function readPipelineSizes(pipeline?: string): PipelineSizes {
   const t5 = t5Manifest.config;
   if (t5.dim !== dit.config.textDim)
     throw new GenerateRequestError(`pipeline ${definition.name}: the text encoder's width ${t5.dim} does not match the DiT's text_dim ${dit.config.textDim}; the model folders come from different models`);
-  return { definition, dit, vae, t5, sizes: { dit: dit.config, patchFeatures: dit.tokens.patchFeatures, headFeatures: dit.tokens.headFeatures, t5, vae: vae.config, t5Layered: t5Manifest.storedAs === 'checkpoint', ...(dit.quantized && { quantized: dit.quantized }) } };
+  return { definition, dit, vae, t5, sizes: { dit: dit.config, patchFeatures: dit.tokens.patchFeatures, headFeatures: dit.tokens.headFeatures, t5, vae: vae.config, t5Layered: t5Manifest.storedAs === 'checkpoint', ...(dit.quantized && { quantized: dit.quantized }), ...(dit.storageDtype === 'bfloat16' && { bfloat16: true }) } };
 }
 
 export interface Preflight {
@@ -58,14 +58,15 @@ export interface Preflight {
  * Checks a request against a pipeline without loading it. Throws the same errors the render
  * would (GenerateRequestError, SparsityRequestError, ScheduleError) — but before any work.
  */
-export async function preflight(pipeline: string | undefined, req: GenerateRequest, options: { gflops?: number } = {}): Promise<Preflight> {
+/** `speed`: the matmul speed and fixed costs the time estimate uses (or `gflops` alone: FLOPs only). */
+export async function preflight(pipeline: string | undefined, req: GenerateRequest, options: { gflops?: number; speed?: MachineSpeed } = {}): Promise<Preflight> {
   const p = readPipelineSizes(pipeline);
   const r = resolveRequest(p.definition, p.dit.config, p.vae.config, req);
   const s = p.vae.config.spatialScale;
   const latentShape: [number, number, number, number] = [p.dit.config.inDim, (r.frames - 1) / p.vae.config.temporalScale + 1, r.height / s, r.width / s];
   const planned = await planSparsity({ config: p.dit.config, manifest: p.dit }, r, latentShape, p.definition);
   const sparse = planned && { flopsRatio: planned.flopsRatio, table: planned.made.plan.table, description: planned.made.description };
-  const estimate = estimateGeneration({ sizes: p.sizes, latentShape, steps: r.steps, guidance: r.guidance, ...(sparse && { sparse }) }, options.gflops);
+  const estimate = estimateGeneration({ sizes: p.sizes, latentShape, steps: r.steps, guidance: r.guidance, ...(sparse && { sparse }) }, options.speed ?? options.gflops);
   return {
     request: r, latentShape, flopsRatio: planned?.flopsRatio ?? 1,
     ...(planned && { sparsity: planned.made.description }), ...(planned?.made.source && { schedule: planned.made.source.file }),

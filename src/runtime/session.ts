@@ -26,6 +26,19 @@ export interface SessionOptions {
   mmapWeights?: boolean;
   /** Execution providers in order of preference (default ['cpu']). */
   providers?: readonly ExecutionProvider[];
+  /**
+   * Keep bfloat16 weights bfloat16 in memory (issue 17): no constant folding (it would turn each
+   * weight's Cast into a float32 initializer) and no memory arena (it would keep every call's cast
+   * weights allocated for the session's life); each run casts the weights it needs and frees them.
+   */
+  keepHalfWeights?: boolean;
+  /**
+   * Return each run's intermediate buffers when the run ends instead of keeping them in the
+   * session's memory arena (issue 17). A model split into many sessions (the DiT: 4 per block)
+   * otherwise holds every session's largest intermediates at once: a whole 1.3B step at
+   * 832×480 × 5 frames grew to 18.5 GB (killed for memory) with 5.7 GB of weights.
+   */
+  freeActivations?: boolean;
 }
 
 /** A requested execution provider this installation cannot run. */
@@ -85,7 +98,8 @@ export function checkProviders(providers: readonly string[]): ExecutionProvider[
   return providers as ExecutionProvider[];
 }
 
-export async function createSession(model: string | Uint8Array, options: SessionOptions = {}): Promise<Session> {
+/** The onnxruntime options createSession uses (exported so tests can inspect what a setting turns off). */
+export function sessionOptionsFor(options: SessionOptions = {}): ort.InferenceSession.SessionOptions {
   const providers = options.providers ?? ['cpu'];
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: options.intraOpThreads ?? 2,
@@ -93,7 +107,17 @@ export async function createSession(model: string | Uint8Array, options: Session
     graphOptimizationLevel: 'all',
   };
   if (!(providers.length === 1 && providers[0] === 'cpu')) sessionOptions.executionProviders = [...checkProviders(providers)];
-  if (options.mmapWeights) (sessionOptions as { extra?: unknown }).extra = { session: { disable_prepacking: '1' } };
+  const extra: Record<string, Record<string, string>> = {};
+  if (options.mmapWeights) extra.session = { disable_prepacking: '1' };
+  if (options.keepHalfWeights) extra.optimization = { disable_specified_optimizers: 'ConstantFolding' };
+  if (options.keepHalfWeights || options.freeActivations) sessionOptions.enableCpuMemArena = false;
+  if (Object.keys(extra).length) (sessionOptions as { extra?: unknown }).extra = extra;
+  return sessionOptions;
+}
+
+export async function createSession(model: string | Uint8Array, options: SessionOptions = {}): Promise<Session> {
+  const providers = options.providers ?? ['cpu'];
+  const sessionOptions = sessionOptionsFor(options);
   try {
     return typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
   } catch (e) {

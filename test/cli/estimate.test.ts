@@ -68,3 +68,11 @@ it('DIFFSPARSE_GFLOPS fixes the speed the estimate uses', async () => {
   expect(r.code, r.stderr).toBe(0);
   expect(r.stdout).toMatch(/estimated time at 123 GFLOP\/s/);
 });
+
+it('DIFFSPARSE_CALL_COST fixes the per-call cost: the estimate counts calls and shows the fixed costs', async () => {
+  const r = await runBinary(['generate', 'a fox', '--dry-run'], { env: { ...env, DIFFSPARSE_GFLOPS: '100', DIFFSPARSE_CALL_COST: '2,20' } });
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/estimated time at 100 GFLOP\/s and 2\.00 ms per onnxruntime call .*: load .*, text .*, .*\/step dense, VAE .*, encode /);
+  expect(r.stdout).toMatch(/estimated total: .* dense; 30 calls\/step, fixed costs .* of the dense total \(\d+%\)/);
+  expect(r.stdout).toMatch(/DiT mode: standard \(every block loaded\): the DiT's weights \(2 MB\) and the text encoder's/);
+});

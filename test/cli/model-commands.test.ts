@@ -49,6 +49,19 @@ describe('diffsparse convert/eval/compare (built binary, demo model)', () => {
     expect(await readdir(out)).not.toContain('pipeline.json');
   });
 
+  it('convert --dtype bfloat16 writes a bfloat16 DiT that generate runs and dry-run counts at half', async () => {
+    const out = path.join(dir, 'bf16');
+    const run = await runBinary(['convert', path.join(dir, 'checkpoint'), out, '--dtype', 'bfloat16']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(await readFile(path.join(out, 'dit', 'manifest.json'), 'utf8'))).toMatchObject({ storageDtype: 'bfloat16' });
+    const video = path.join(dir, 'gen', 'bf16.mp4');
+    const generate = await runBinary(['generate', 'a red circle', '--pipeline', out, '--steps', '2', '--frames', '5', '--seed', '3', '-o', video]);
+    expect(generate.code, generate.stderr).toBe(0);
+    const dry = await runBinary(['generate', 'a red circle', '--pipeline', out, '--dry-run'], { env: { DIFFSPARSE_GFLOPS: '100', DIFFSPARSE_CALL_COST: '1,10' } });
+    expect(dry.stdout).toMatch(/standard \(DiT weights bfloat16, the rest float32\)/);
+    expect(dry.stdout).toMatch(/the DiT's weights \(1 MB\)/);
+  });
+
   it('eval over a one-prompt list writes {prompt}-0.mp4 and results.json', async () => {
     const prompts = path.join(dir, 'prompts.txt');
     await writeFile(prompts, '# one prompt\na blue square moving right\n');

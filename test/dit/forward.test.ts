@@ -156,4 +156,24 @@ describe('converted Wan2.1 DiT vs the official code', () => {
       await model.release();
     }
   });
+
+  it('bfloat16 storage stays close to the float32 result, in standard and low-memory mode alike', async () => {
+    const out = join(tmp, 'bf16-model');
+    const manifest = await convertCheckpoint(FIXTURE_DIT_DIR, out, { dtype: 'bfloat16' });
+    expect(manifest.storageDtype).toBe('bfloat16');
+    expect(manifest.stages.block0_post.weights!.bytes).toBeLessThan(0.75 * statSync(join(modelDir, 'block0_post.weights')).size);
+    const model = await WanDiT.load(out, { intraOpThreads: 1 });
+    const low = await WanDiT.load(out, { intraOpThreads: 1, lowMemory: true, mmapWeights: true });
+    try {
+      const v = await model.forward(latent(), fixture('caseA_t').data[0], context());
+      const err = maxAbsDiff(v.data, fixture('caseA_out').data);
+      expect(err).toBeGreaterThan(0);
+      expect(err).toBeLessThan(5e-2);
+      const w = await low.forward(latent(), fixture('caseA_t').data[0], context());
+      expect(w.data).toEqual(v.data);
+    } finally {
+      await model.release();
+      await low.release();
+    }
+  });
 });

@@ -10,7 +10,7 @@ import { ProgressReporter } from '../progress.js';
 
 interface ConvertFlags {
   output?: string;
-  dtype: 'float32' | 'float16';
+  dtype: 'float32' | 'float16' | 'bfloat16';
   ditOnly?: boolean;
   json?: boolean;
   textMode?: 'auto' | 'layered' | 'onnx';
@@ -33,7 +33,7 @@ export function convertCommand(ctx: CliContext): Command {
     .argument('<checkpoint>', 'release folder (the one holding config.json, Wan2.1_VAE.pth and the T5 .pth); with --dit-only a DiT checkpoint folder')
     .argument('[out]', 'model folder to write (created if missing); pass it to other commands as --pipeline <out>')
     .option('-o, --output <folder>', 'the model folder, as a flag instead of the second argument')
-    .addOption(new Option('--dtype <dtype>', 'storage dtype of the large matrices (compute stays float32)').choices(['float32', 'float16']).default('float32'))
+    .addOption(new Option('--dtype <dtype>', 'storage dtype of the large matrices, compute stays float32: float16 halves the files (onnxruntime widens them to float32 at load); bfloat16 halves the DiT\'s Linear weights on disk and in memory (the release\'s own dtype, kept bit for bit; the text encoder and VAE stay float32)').choices(['float32', 'float16', 'bfloat16']).default('float32'))
     .addOption(new Option('--quantize <bits>', 'store the DiT\'s Linear weights as int8 (or int4) blocks run by onnxruntime\'s MatMulNBits with int8 compute: 4x (8x) smaller, faster on CPU, slightly different numbers').choices(['int8', 'int4']))
     .addOption(new Option('--text-mode <mode>', 'text encoder: layered runs it layer by layer from the release .pth (a few GB, no copy), onnx converts it to one graph (fast for small encoders); auto picks layered above 8 GB of float32 weights').choices(['auto', 'layered', 'onnx']).default('auto'))
     .option('--dit-only', 'convert only the DiT into ONNX stage files (no VAE, text encoder or pipeline.json)')
@@ -45,6 +45,7 @@ Examples:
   $ diffsparse convert ~/models/Wan2.1-T2V-1.3B models/wan21-1.3b
   $ diffsparse generate "a red fox running through snow" --pipeline models/wan21-1.3b
   $ diffsparse convert ~/models/Wan2.1-T2V-1.3B models/wan21-1.3b-fp16 --dtype float16
+  $ diffsparse convert ~/models/Wan2.1-T2V-14B models/wan21-14b-bf16 --dtype bfloat16
   $ diffsparse convert ~/models/Wan2.1-T2V-1.3B models/wan21-1.3b-dit --dit-only`,
     )
     .action(async (checkpoint: string, out: string | undefined, flags: ConvertFlags) => {

@@ -7,6 +7,9 @@
 export interface InfoEstimate {
   setting: { width: number; height: number; frames: number; steps: number };
   gflops: number;
+  /** Milliseconds per onnxruntime call and per session created (call-cost.ts). */
+  callMs: number;
+  sessionMs: number;
   memory: { standardBytes: number; lowMemoryBytes: number };
   dense: { perStepSeconds: number; totalSeconds: number };
   schedules: { name: string; flopsRatio: number; perStepSeconds: number; totalSeconds: number }[];
@@ -24,15 +27,19 @@ export async function infoEstimate(target: string, threads = 2): Promise<InfoEst
     return null;
   }
   const { matmulSpeed } = await import('../../pipeline/matmul-speed.js');
+  const { callCost, probeShape } = await import('../../pipeline/call-cost.js');
   const { gflops } = await matmulSpeed(threads);
   const base = { prompt: '', output: 'estimate.mp4' };
-  const dense = await preflight(target, base, { gflops });
+  const rough = await preflight(target, base, { gflops });
+  const { callMs, sessionMs } = await callCost(threads, probeShape(rough.estimate.tokens, rough.pipeline.sizes.dit.dim), gflops);
+  const speed = { gflops, callMs, sessionMs };
+  const dense = await preflight(target, base, { speed });
   const s = dense.estimate.seconds!;
   const lines = describeEstimate(dense.estimate, dense.request);
   const schedules: InfoEstimate['schedules'] = [];
   for (const name of Object.keys(definition.schedules ?? {})) {
     try {
-      const p = await preflight(target, { ...base, schedule: name }, { gflops });
+      const p = await preflight(target, { ...base, schedule: name }, { speed });
       const ps = p.estimate.seconds!;
       schedules.push({ name, flopsRatio: p.flopsRatio, perStepSeconds: ps.perStep, totalSeconds: ps.total });
       lines.push(`with schedule ${name} (${(p.flopsRatio * 100).toFixed(0)}% of FLOPs): ${formatSeconds(ps.perStep)}/step, ${formatSeconds(ps.total)} in all`);
@@ -42,7 +49,7 @@ export async function infoEstimate(target: string, threads = 2): Promise<InfoEst
   }
   const r = dense.request;
   return {
-    setting: { width: r.width, height: r.height, frames: r.frames, steps: r.steps }, gflops,
+    setting: { width: r.width, height: r.height, frames: r.frames, steps: r.steps }, gflops, callMs, sessionMs,
     memory: { standardBytes: dense.estimate.memory.standardBytes, lowMemoryBytes: dense.estimate.memory.lowMemoryBytes },
     dense: { perStepSeconds: s.perStepDense, totalSeconds: s.totalDense }, schedules, lines,
   };

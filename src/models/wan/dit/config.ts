@@ -37,6 +37,10 @@ export const WAN_DIT_DEFAULTS = {
   freqDim: 256,
 };
 
+/** Query rows per attention call and token rows per row-wise stage call (WanDiT's defaults; the estimate counts calls with them). */
+export const DEFAULT_ATTENTION_CHUNK = 1024;
+export const DEFAULT_ROW_CHUNK = 4096;
+
 export const headDim = (c: WanDiTConfig): number => c.dim / c.numHeads;
 /** Features of one patch entering the patch embedding: C·pt·ph·pw. */
 export const patchFeatures = (c: WanDiTConfig): number => c.inDim * c.patchSize[0] * c.patchSize[1] * c.patchSize[2];

@@ -30,7 +30,8 @@ export interface DiTManifest {
   converter: string;
   createdAt: string;
   config: WanDiTConfig;
-  storageDtype: 'float32' | 'float16';
+  /** Storage of the Linear weights: float16 is widened to float32 at load, bfloat16 stays half in memory. */
+  storageDtype: 'float32' | 'float16' | 'bfloat16';
   /** Linear layers stored as int8/int4 blocks (MatMulNBits), when converted with --quantize. */
   quantized?: 'int8' | 'int4';
   tokens: {

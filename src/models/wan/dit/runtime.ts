@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { Latent, StepInfo, TextContext } from '../../../core/types.js';
 import { createSession, f32Tensor, type ExecutionProvider, type Session, type Tensor } from '../../../runtime/session.js';
-import { headDim, headFeatures, type WanDiTConfig } from './config.js';
+import { DEFAULT_ATTENTION_CHUNK, DEFAULT_ROW_CHUNK, headDim, headFeatures, type WanDiTConfig } from './config.js';
 import { DiTInputError, DiTModelFolderError } from './errors.js';
 import { WHOLE, type BlockCall, type ForwardHooks, type PassState, type WholeBlockOutputs } from './hooks.js';
 import { STAGE } from './graphs/stages.js';
@@ -42,6 +42,12 @@ export interface WanDiTLoadOptions {
    * small stages (embeddings, attention, head) stay loaded. Same numbers, slower.
    */
   lowMemory?: boolean;
+  /**
+   * Keep each stage session's memory arena (its largest intermediates stay allocated between
+   * calls). Default false: with 4 sessions per block the arenas add up to several times the
+   * weights at large token counts (see `freeActivations` in src/runtime/session.ts).
+   */
+  keepArenas?: boolean;
 }
 
 /** A stage that belongs to one block (`block{l}_...`), with its layer; null for the shared stages. */
@@ -84,9 +90,6 @@ export interface PostOutputs {
   yFfn: Float32Array;
 }
 
-const DEFAULT_ATTENTION_CHUNK = 1024;
-const DEFAULT_ROW_CHUNK = 4096;
-
 export class WanDiT {
   readonly config: WanDiTConfig;
   readonly headDim: number;
@@ -109,7 +112,7 @@ export class WanDiT {
     try {
       for (const [stage, entry] of Object.entries(manifest.stages)) {
         if (options.lowMemory && blockOf(stage) !== null) continue; // created on the block's turn
-        sessions.set(stage, await createSession(join(modelDir, entry.file), { intraOpThreads: options.intraOpThreads, mmapWeights: options.mmapWeights, providers: options.providers }));
+        sessions.set(stage, await createSession(join(modelDir, entry.file), { intraOpThreads: options.intraOpThreads, mmapWeights: options.mmapWeights, providers: options.providers, keepHalfWeights: manifest.storageDtype === 'bfloat16', freeActivations: options.keepArenas !== true }));
       }
     } catch (e) {
       for (const s of sessions.values()) await s.release();
@@ -136,7 +139,7 @@ export class WanDiT {
     if (this.residentBlock !== null && this.residentBlock !== layer) await this.releaseBlock(this.residentBlock);
     this.residentBlock = layer;
     // Float weights stay mmapped (no prepacked copy); MatMulNBits needs its prepacking for the int8 kernels.
-    const created = await createSession(join(this.modelDir, entry.file), { intraOpThreads: this.options.intraOpThreads, mmapWeights: !this.manifest.quantized, providers: this.options.providers });
+    const created = await createSession(join(this.modelDir, entry.file), { intraOpThreads: this.options.intraOpThreads, mmapWeights: !this.manifest.quantized, providers: this.options.providers, keepHalfWeights: this.manifest.storageDtype === 'bfloat16', freeActivations: this.options.keepArenas !== true });
     this.sessions.set(stage, created);
     this.blockLoads++;
     return created;

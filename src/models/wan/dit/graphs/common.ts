@@ -11,8 +11,8 @@ export interface StageWeights {
 }
 
 export interface StageBuildOptions {
-  /** Storage dtype of the large matrices on disk; compute is float32 either way. */
-  storeAs?: 'float32' | 'float16';
+  /** Storage dtype of the large matrices on disk (bfloat16 also in memory); compute is float32 either way. */
+  storeAs?: 'float32' | 'float16' | 'bfloat16';
   /**
    * Weight-only quantization of the Linear layers whose input width is a multiple of 32
    * (issue 17): com.microsoft MatMulNBits with int8 (or int4) blocks of 32, int8 compute.
