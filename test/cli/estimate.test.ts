@@ -40,15 +40,15 @@ describe('estimates before work', () => {
   });
 
   it('--budget on a model without schedules fails in the dry run already, naming the choices', async () => {
-    for (const pipeline of [path.join(REPO_ROOT, 'samples/demo-model/model'), 'wan-demo']) {
+    for (const pipeline of [path.join(REPO_ROOT, 'samples/demo-model/model'), path.join(REPO_ROOT, 'samples/demo-model-v2/model')]) {
       const r = await runBinary(['generate', 'a fox', '--dry-run', '--budget', '0.5', '--pipeline', pipeline], { env });
       expect(r.code, pipeline).toBe(1);
       expect(r.stderr).toMatch(/ships no learned schedules/);
       expect(r.stderr).toMatch(/--method step-skip/);
       expect(r.stderr).toMatch(/schedule learn/);
     }
-    // and without --dry-run, on the default pipeline: the same one message before any model is loaded
-    const r = await runBinary(['generate', 'a fox', '--budget', '0.5', '-o', path.join(dir, 'never.mp4')], { env });
+    // and without --dry-run, on the converted v2 folder (no schedules of its own): the same one message before any model is loaded
+    const r = await runBinary(['generate', 'a fox', '--budget', '0.5', '--pipeline', path.join(REPO_ROOT, 'samples/demo-model-v2/model'), '-o', path.join(dir, 'never.mp4')], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^diffsparse: pipeline wan-demo ships no learned schedules, so --budget 0\.5 has nothing to pick from\. Either run a baseline at that budget now \(--method /m);
     expect(r.stderr).not.toMatch(/denoise|at .*\.js:\d+/);

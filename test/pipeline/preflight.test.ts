@@ -70,11 +70,10 @@ describe('preflight', () => {
     expect(err?.message).toMatch(/--method step-skip/);
     expect(err?.message).toMatch(/schedule learn --pipeline .* --budget 0\.5 --steps 10` \(about \d+ full generations/);
   });
-  it('so does the default built-in (demo model v2, no schedules shipped yet)', async () => {
-    const err = await preflight('wan-demo', { prompt: 'a', output: 'x.mp4', budget: 0.5 }).then(() => null, (e: Error) => e);
-    expect(err?.name).toBe('SparsityRequestError');
-    expect(err?.message).toMatch(/ships no learned schedules/);
-    expect(err?.message).toMatch(/schedule learn --pipeline wan-demo --budget 0\.5 --steps 20` \(about \d+ full generations/);
+  it('the default built-in (demo model v2) picks its shipped learned 50% schedule', async () => {
+    const p = await preflight('wan-demo', { prompt: 'a', output: 'x.mp4', budget: 0.5 }, { gflops: 50 });
+    expect(p.schedule).toMatch(/wan-demo-20steps-learned-50\.json$/);
+    expect(p.flopsRatio).toBeLessThanOrEqual(0.5);
   });
   it('the same budget with a baseline method is accepted', async () => {
     const p = await preflight(DEMO, { prompt: 'a', output: 'x.mp4', budget: 0.5, steps: 10, method: 'step-skip' });
