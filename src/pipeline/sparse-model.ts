@@ -13,7 +13,7 @@ import { cacheMethod, SPARSITY_METHODS, type SparsityMethod } from '../sparsity/
 import { flopsShapeFor, modelFingerprint, type DiTDescription } from '../sparsity/modelInfo.js';
 import type { MethodPlan } from '../sparsity/methods/types.js';
 import { learnRuns } from './estimate.js';
-import type { ResolvedPipeline } from './definition.js';
+import { packageRoot, type ResolvedPipeline } from './definition.js';
 import type { SparsityRequest } from '../core/renderer.js';
 import type { Latent, VelocityModel } from '../core/types.js';
 
@@ -37,6 +37,12 @@ export interface PlannedSparsity {
   warnings: string[];
 }
 
+/** How the user names this pipeline on a command line: a built-in by its name, a model folder or definition by its path (a folder may carry a built-in's name). */
+function pipelineArgument(pipeline: ResolvedPipeline): string {
+  if (path.resolve(pipeline.file) === path.resolve(packageRoot(), 'pipelines', `${pipeline.name}.json`)) return pipeline.name;
+  return path.basename(pipeline.file) === 'pipeline.json' ? path.dirname(pipeline.file) : pipeline.file;
+}
+
 export async function planSparsity(dit: DiTDescription, r: SparsityRequest & { steps: number }, shape: Latent['shape'], pipeline: ResolvedPipeline): Promise<PlannedSparsity | null> {
   if (r.schedule !== undefined && r.budget !== undefined) throw new SparsityRequestError('give either a schedule or a budget, not both');
   if (r.budget !== undefined && !(r.budget > 0 && r.budget <= 1)) throw new SparsityRequestError(`budget ${r.budget} must be a fraction of dense FLOPs in (0, 1], e.g. 0.5`);
@@ -47,7 +53,7 @@ export async function planSparsity(dit: DiTDescription, r: SparsityRequest & { s
   if (method.name === 'learned' && r.budget !== undefined && r.schedule === undefined && Object.keys(pipeline.schedules ?? {}).length === 0) {
     const baselines = SPARSITY_METHODS.filter((m) => m !== 'learned');
     const runs = learnRuns(r.steps, dit.config.numLayers);
-    throw new SparsityRequestError(`pipeline ${pipeline.name} ships no learned schedules, so --budget ${r.budget} has nothing to pick from. Either run a baseline at that budget now (--method ${baselines.join(' | --method ')}), or learn a schedule once with \`diffsparse schedule learn --pipeline ${pipeline.name} --budget ${r.budget} --steps ${r.steps}\` (about ${runs} full generations per calibration prompt and seed at this setting with the default 1x1 grouping; --grouping 5x5 needs about ${learnRuns(r.steps, dit.config.numLayers, { grouping: { steps: 5, layers: 5 } })}; see \`diffsparse generate --dry-run\` for the time of one) and pass it with --schedule`);
+    throw new SparsityRequestError(`pipeline ${pipeline.name} ships no learned schedules, so --budget ${r.budget} has nothing to pick from. Either run a baseline at that budget now (--method ${baselines.join(' | --method ')}), or learn a schedule once with \`diffsparse schedule learn --pipeline ${pipelineArgument(pipeline)} --budget ${r.budget} --steps ${r.steps}\` (about ${runs} full generations per calibration prompt and seed at this setting with the default 1x1 grouping; --grouping 5x5 needs about ${learnRuns(r.steps, dit.config.numLayers, { grouping: { steps: 5, layers: 5 } })}; see \`diffsparse generate --dry-run\` for the time of one) and pass it with --schedule`);
   }
   const made = await method.prepare({
     steps: r.steps, budget: r.budget, schedule: r.schedule, layers: dit.config.numLayers, flops,
