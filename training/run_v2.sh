@@ -66,5 +66,12 @@ nice -n 5 $PY train_dit.py $C --rank 0
 wait
 # ship the newest phase as the default demo model (export, reference, convert, frames, card, parity)
 ./ship_v2.sh $OUT/dit_v2c.pt
+# DiT d: continues c's EMA, lr 2e-4 cosine over 55 min (session 5, at nice 19 beside benchmarks; not shipped yet)
+rm -f $OUT/ddp_rendezvous
+D="--init $OUT/dit_v2c.pt --tag _v2d --world 2 --bs 64 --steps 100000 --lr 2e-4 --text-lr-mult 2 --warmup 20
+   --first-frame-weight 3 --object-weight 8 --max-minutes 55 --time-cosine --snapshot-minutes 10"
+nice -n 5 $PY train_dit.py $D --rank 1 &
+nice -n 5 $PY train_dit.py $D --rank 0
+wait
 # milestone weights for the next session (checkpoints-v2/, float16); `checkpoint.py restore` brings them back
 $PY checkpoint.py save
