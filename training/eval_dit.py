@@ -3,7 +3,7 @@
 --set heldout: the 8 held-out captions; --set train: 8 caption triples seen in training.
 --ceiling: also measure ground-truth clips and their VAE reconstructions (the measurement's upper bound).
 --one-step: one-step x0 predictions from noised training latents (is the DiT right before sampling?).
-Prints colour / direction accuracy; writes nothing.
+Prints colour / direction / shape / continuity accuracy; writes nothing (but --png strips).
 """
 import argparse
 import json
@@ -97,7 +97,7 @@ def main():
             return
     triples = HELD_OUT if args.set == 'heldout' else TRAIN_TRIPLES
     neg = context_of(m, NEGATIVE_PROMPT)[3]
-    ok_c = ok_d = n = 0
+    ok_c = ok_d = ok_s = ok_k = n = 0
     for colour, shape, direction in triples:
         pad = context_of(m, caption(colour, shape, direction))[3]
         strips = []
@@ -111,14 +111,18 @@ def main():
             n += 1
             ok_c += r['colour'] == colour
             ok_d += r['direction'] == direction
-            print(f'{colour} {shape} {direction} seed {seed}: {r["colour"]} {r["direction"]}', flush=True)
+            ok_s += r['shape'] == shape
+            ok_k += r['continuous']
+            print(f'{colour} {shape} {direction} seed {seed}: {r["colour"]} {r["shape"]} {r["direction"]}'
+                  f'{"" if r["continuous"] else " (not continuous)"}', flush=True)
         if args.png:
             os.makedirs(args.png, exist_ok=True)
             sheet = Image.new('RGB', (strips[0].width, sum(x.height for x in strips)))
             for k, x in enumerate(strips):
                 sheet.paste(x, (0, k * x.height))
             sheet.save(os.path.join(args.png, f'{colour}_{shape}_{direction}.png'))
-    print(f'{args.set} {args.dit}: colour {ok_c}/{n} direction {ok_d}/{n}', flush=True)
+    print(f'{args.set} {args.dit} guide {args.guide} shift {args.shift}: colour {ok_c}/{n} direction {ok_d}/{n} '
+          f'shape {ok_s}/{n} continuity {ok_k}/{n}', flush=True)
 
 
 if __name__ == '__main__':
