@@ -82,6 +82,13 @@ describe('what a sparse run did is said and recorded', () => {
     expect(r.stderr).not.toMatch(/warning/);
   });
 
+  it('--budget 1 runs the dense model, not the richest shipped schedule', async () => {
+    const r = await generate(['--steps', '20', '--budget', '1', '--frames', '9', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { flopsRatio: number }).flopsRatio).toBe(1);
+    expect(r.stderr).not.toMatch(/sparsity: schedule/);
+  });
+
   it('schedule resample computes the FLOPs generate runs at (show and generate agree)', async () => {
     const s30 = path.join(dir, 's30.json');
     const resample = await runBinary(['schedule', 'resample', SHIPPED, '--steps', '30', '-o', s30]);

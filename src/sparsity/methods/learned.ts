@@ -2,7 +2,7 @@
  * Schedules from files: a schedule file (or one shipped with the pipeline, by name), or a
  * FLOPs budget served by the shipped schedule with the most compute that still fits it
  * (whatever its provenance: the plan's `source` says which file and how it was made); resampled to the generation's step count when it was made for another one.
- * Neither a schedule nor a budget means the dense model.
+ * Neither a schedule nor a budget, or a budget of 1 (all of dense FLOPs), means the dense model.
  */
 import { SparsityRequestError } from '../errors.js';
 import type { FlopsShape } from '../flops.js';
@@ -53,7 +53,8 @@ export const learned = {
   label: 'learned',
   help: 'a schedule file (--schedule), or the pipeline\'s shipped schedule nearest --budget (default); the run reports its provenance, which may be a baseline structure',
   async prepare(r): Promise<MethodPlan | null> {
-    if (r.schedule === undefined && r.budget === undefined) return null;
+    // --budget 1 asks for every FLOP: the dense model, not the richest shipped schedule below it
+    if (r.schedule === undefined && (r.budget === undefined || r.budget >= 1)) return null;
     const picked = await pickSchedule(r);
     const schedule = fitSteps(picked.schedule, r.steps, r.flops);
     const warnings = schedule === picked.schedule ? [] : [
