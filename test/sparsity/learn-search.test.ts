@@ -1,7 +1,7 @@
 /** The learner's local search and honest provenance, on a model-free error function. */
 import { describe, expect, it } from 'vitest';
 import { generationFlops, type FlopsShape } from '../../src/sparsity/flops.js';
-import { calibrateGrowth, emptyCostTable, learnedProvenance, learnPlan, learnSchedule, localSearch, solveForBudget, type PlanRunner } from '../../src/sparsity/learn.js';
+import { calibrateGrowth, emptyCostTable, learnedProvenance, learnPlan, learnSchedule, localSearch, selectionError, solveForBudget, type PlanRunner } from '../../src/sparsity/learn.js';
 import { blockReuseBaseline } from '../../src/sparsity/methods/index.js';
 
 const shape: FlopsShape = { dim: 96, ffnDim: 256, textLen: 16, textDim: 64, layers: 3, tokens: 48, patchFeatures: 64, headFeatures: 64, freqDim: 256 };
@@ -60,8 +60,18 @@ describe('local search on the solved table', () => {
 
   it('states the generations of every phase before starting', () => {
     const p = learnPlan({ steps: 8, layers: 3, grouping: { steps: 2, layers: 1 }, iterations: 1, generations: 10 }, 100);
-    // 12 cells × 4 sparse levels + the dense reference; refine 2 + 12; choice 2; search 10
-    expect(p).toEqual({ calibrate: 49, refine: 14, select: 2, search: 10, total: 75, etaMs: 7500 });
+    // 12 cells × 4 sparse levels + the dense reference; refine 2 + 12; choice: the solved table and 2 seeds; search 10
+    expect(p).toEqual({ calibrate: 49, refine: 14, select: 3, search: 10, total: 76, etaMs: 7600 });
+  });
+
+  it('compares schedules by the geometric mean over cases: one flipped case does not outweigh gains on the rest', () => {
+    const refs = [1, 1, 1].map((v) => Float32Array.from([v]));
+    const outs = (errors: number[]): Float32Array[] => errors.map((e) => Float32Array.from([1 + Math.sqrt(e)]));
+    const flipOnce = outs([1e-5, 1e-5, 0.5]); // better on two clips, one clip's outcome flipped
+    const evenlyWorse = outs([1e-3, 1e-3, 1e-3]);
+    expect(selectionError(flipOnce, refs)).toBeLessThan(selectionError(evenlyWorse, refs));
+    expect(selectionError(flipOnce, refs)).toBeCloseTo(Math.cbrt(1e-5 * 1e-5 * 0.5), 8);
+    expect(selectionError(refs, refs)).toBeGreaterThan(0); // an exact match stays finite
   });
 });
 
