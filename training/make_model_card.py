@@ -19,7 +19,7 @@ def main():
     args = ap.parse_args()
     card = os.path.join(CKPT, '..', 'model_card.md')
     vae_choice = J(f'{OUT}/vae_choice.json') or {}
-    dit_tags = ('_v2', '_v3', '_v6', '_v7') if GEOMETRY == 'tiny' else ('_v2a', '_v2b', '_v2c', '_v2d', '_v2e')
+    dit_tags = ('_v2', '_v3', '_v6', '_v7') if GEOMETRY == 'tiny' else ('_v2a', '_v2b', '_v2c', '_v2d', '_v2e', '_v2f')
     if args.dit_tag in dit_tags:
         dit_tags = dit_tags[:dit_tags.index(args.dit_tag) + 1]
     dit_logs = [(t, J(f'{OUT}/dit_log{t}.json')) for t in dit_tags]
@@ -109,7 +109,10 @@ def main():
             mult = d.get('args', {}).get('text_lr_mult', 1.0)
             ffw = d.get('args', {}).get('first_frame_weight', 1.0)
             stage = {'_v2a': 'DiT, continued from the tiny model\'s DiT v7 at 320 tokens',
-                     '_v2b': 'DiT, continued', '_v2c': 'DiT, continued',
+                     '_v2b': 'DiT, continued', '_v2c': 'DiT, continued', '_v2d': 'DiT, continued',
+                     '_v2e': 'DiT, continued',
+                     '_v2f': 'DiT grown from 3 to 6 blocks (a zero-initialised block after each trained one, '
+                             'so it starts as the same function), continued',
                      '_v2': 'DiT from scratch', '_v3': 'DiT, continued from that snapshot',
                      '_v6': 'DiT, continued on centred-path clips', '_v7': 'DiT, continued with the object-weighted loss'}[t]
             ow = d.get('args', {}).get('object_weight', 0.0)

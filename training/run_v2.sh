@@ -73,5 +73,23 @@ D="--init $OUT/dit_v2c.pt --tag _v2d --world 2 --bs 64 --steps 100000 --lr 2e-4 
 nice -n 5 $PY train_dit.py $D --rank 1 &
 nice -n 5 $PY train_dit.py $D --rank 0
 wait
+# DiT e: continues d's EMA at lr 2e-4 (session 6); stopped by hand after 10 min (260 steps, loss flat at ~0.165:
+# the 3-block DiT had stopped improving), its EMA snapshot kept as out-v2/dit_v2e.pt
+rm -f $OUT/ddp_rendezvous
+E="--init $OUT/dit_v2d.pt --tag _v2e --world 2 --bs 64 --steps 100000 --lr 2e-4 --text-lr-mult 2 --warmup 20
+   --first-frame-weight 3 --object-weight 8 --max-minutes 120 --time-cosine --snapshot-minutes 10"
+timeout 630 nice -n 5 $PY train_dit.py $E --rank 1 &
+timeout 630 nice -n 5 $PY train_dit.py $E --rank 0 || true
+wait || true
+cp $OUT/dit_v2e_snap.pt $OUT/dit_v2e.pt
+# DiT f: grown to 6 blocks (--layers 6: a zero-initialised block after each trained one), lr 3e-4 cosine over
+# 115 min (session 6; ~4-6 s a step on the 2 cores)
+rm -f $OUT/ddp_rendezvous
+F="--init $OUT/dit_v2e.pt --layers 6 --tag _v2f --world 2 --bs 64 --steps 100000 --lr 3e-4 --text-lr-mult 2 --warmup 30
+   --first-frame-weight 3 --object-weight 8 --max-minutes 115 --time-cosine --snapshot-minutes 10"
+nice -n 5 $PY train_dit.py $F --rank 1 &
+nice -n 5 $PY train_dit.py $F --rank 0
+wait
+./ship_v2.sh $OUT/dit_v2f.pt
 # milestone weights for the next session (checkpoints-v2/, float16); `checkpoint.py restore` brings them back
 $PY checkpoint.py save
