@@ -1,5 +1,5 @@
 /** Issue 17: `generate --dry-run` and `info` print memory and time estimates; nothing is rendered. */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +73,9 @@ it('DIFFSPARSE_CALL_COST fixes the per-call cost: the estimate counts calls and 
   const r = await runBinary(['generate', 'a fox', '--dry-run'], { env: { ...env, DIFFSPARSE_GFLOPS: '100', DIFFSPARSE_CALL_COST: '2,20' } });
   expect(r.code, r.stderr).toBe(0);
   expect(r.stdout).toMatch(/estimated time at 100 GFLOP\/s and 2\.00 ms per onnxruntime call .*: load .*, text .*, .*\/step dense, VAE .*, encode /);
-  expect(r.stdout).toMatch(/estimated total: .* dense; 30 calls\/step, fixed costs .* of the dense total \(\d+%\)/);
-  expect(r.stdout).toMatch(/DiT mode: standard \(every block loaded\): the DiT's weights \(2 MB\) and the text encoder's/);
+  // per guidance branch: 4 stage sessions per block, plus time embedding, patch embedding and head
+  const { num_layers: layers } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'samples/demo-model-v2/checkpoint/config.json'), 'utf8')) as { num_layers: number };
+  expect(r.stdout).toContain(`dense; ${2 * (4 * layers + 3)} calls/step, fixed costs`);
+  expect(r.stdout).toMatch(/estimated total: .* dense; \d+ calls\/step, fixed costs .* of the dense total \(\d+%\)/);
+  expect(r.stdout).toMatch(/DiT mode: standard \(every block loaded\): the DiT's weights \(\d+ MB\) and the text encoder's/);
 });
