@@ -75,6 +75,18 @@ describe('token scores', () => {
     expect(topK([5, 1], 0)).toHaveLength(0);
   });
 
+  it('selects what sorting by score, then index, selects (random scores with many ties and signed zeros)', () => {
+    let seed = 1;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let t = 0; t < 500; t++) {
+      const n = 1 + Math.floor(random() * 400);
+      const s = Float32Array.from({ length: n }, () => (random() < 0.5 ? Math.floor(random() * 4) / 4 : random()) * (random() < 0.1 ? -1 : 1));
+      const k = Math.floor(random() * (n + 1));
+      const bySort = Array.from({ length: n }, (_, i) => i).sort((a, b) => s[b] - s[a] || a - b).slice(0, k).sort((a, b) => a - b);
+      expect(Array.from(topK(s, k))).toEqual(bySort);
+    }
+  });
+
   it('prefers stale tokens when the other signals are flat', () => {
     const grid = { frames: 1, height: 1, width: 4 };
     const s = tokenScores({ age: [0, 3, 1, 3] }, grid, { attention: 1, value: 1, staleness: 1, spread: 0, spreadCell: [1, 2, 2] });
