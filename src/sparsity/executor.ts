@@ -129,6 +129,13 @@ export class TokenReuseHooks implements ForwardHooks {
   private readonly forecast: boolean;
   private readonly movement: boolean;
   private scratch = new Float32Array(0);
+  /**
+   * Per layer, the array its reused or merged block outputs are assembled in: the next block
+   * reads it as its input before this layer runs again, so no pass needs a fresh one.
+   */
+  private readonly outputs: Float32Array[] = [];
+  /** Flags the rows a merge recomputed; all zero between merges. */
+  private recomputedRows = new Uint8Array(0);
 
   constructor(
     private readonly run: SparseRunState,
@@ -192,7 +199,7 @@ export class TokenReuseHooks implements ForwardHooks {
     const m = modulationRows(this.modulations[l], e0);
     if (k === 0) {
       const t0 = performance.now();
-      const out = this.assemble(c, x, m, null, call.pass);
+      const out = this.assemble(c, l, x, m, null, call.pass);
       cache.markRecomputed(branch, l, []);
       stats.assemblyMs += performance.now() - t0;
       stats.reused++;
@@ -246,7 +253,7 @@ export class TokenReuseHooks implements ForwardHooks {
         c.ca.write(rows, post.yCa);
         c.ffn.write(rows, post.yFfn);
         if (cachedInput) for (let i = 0; i < rows.length; i++) cachedInput.set(x.subarray(rows[i] * D, (rows[i] + 1) * D), rows[i] * D);
-        const out = this.assemble(c, x, m, rows, call.pass);
+        const out = this.assemble(c, l, x, m, rows, call.pass);
         scatterRows(out, D, rows, post.x);
         cache.markRecomputed(branch, l, rows);
         stats.assemblyMs += performance.now() - t0;
@@ -293,19 +300,36 @@ export class TokenReuseHooks implements ForwardHooks {
     cache.markRecomputed(branch, l, null);
   }
 
-  /** x + m2·SA + CA + m5·FFN from the cache (forecast when the plan says so) for every row not in `skip` (whose rows are left as x). */
-  private assemble(c: LayerCache, x: Float32Array, m: Float32Array, skip: ArrayLike<number> | null, pass: PassState): Float32Array {
-    if (this.forecast) return this.assembleForecast(c, x, m, skip, pass);
+  /** Layer `layer`'s output array, holding a copy of its input x. */
+  private outputFor(layer: number, x: Float32Array): Float32Array {
+    let out = this.outputs[layer];
+    if (out?.length !== x.length) this.outputs[layer] = out = new Float32Array(x.length);
+    out.set(x);
+    return out;
+  }
+
+  /** The rows of `skip` flagged (all zero without it); `unflag` clears them again. */
+  private flag(skip: ArrayLike<number> | null): Uint8Array | null {
+    if (!skip) return null;
+    const n = this.run.cache.tokens;
+    if (this.recomputedRows.length !== n) this.recomputedRows = new Uint8Array(n);
+    for (let i = 0; i < skip.length; i++) this.recomputedRows[skip[i]] = 1;
+    return this.recomputedRows;
+  }
+
+  private unflag(skip: ArrayLike<number> | null): void {
+    if (skip) for (let i = 0; i < skip.length; i++) this.recomputedRows[skip[i]] = 0;
+  }
+
+  /** x + m2·SA + CA + m5·FFN from the cache (forecast when the plan says so) for every row not in `skip` (whose rows are left as x), in the layer's output array. */
+  private assemble(c: LayerCache, layer: number, x: Float32Array, m: Float32Array, skip: ArrayLike<number> | null, pass: PassState): Float32Array {
+    if (this.forecast) return this.assembleForecast(c, layer, x, m, skip, pass);
     const D = this.run.dit.config.dim;
     const n = this.run.cache.tokens;
-    const out = new Float32Array(x);
+    const out = this.outputFor(layer, x);
     const gateSa = m.subarray(2 * D, 3 * D);
     const gateFfn = m.subarray(5 * D, 6 * D);
-    let mask: Uint8Array | null = null;
-    if (skip) {
-      mask = new Uint8Array(n);
-      for (let i = 0; i < skip.length; i++) mask[skip[i]] = 1;
-    }
+    const mask = this.flag(skip);
     const sa = c.sa.f32;
     const ca = c.ca.f32;
     const ffn = c.ffn.f32;
@@ -321,6 +345,7 @@ export class TokenReuseHooks implements ForwardHooks {
           out[k] = v + gateFfn[j] * ffn[k];
         }
       }
+      this.unflag(skip);
       return out;
     }
     for (let i = 0; i < n; i++) {
@@ -330,24 +355,21 @@ export class TokenReuseHooks implements ForwardHooks {
       c.ca.addRowInto(i, null, out, o);
       c.ffn.addRowInto(i, gateFfn, out, o);
     }
+    this.unflag(skip);
     return out;
   }
 
   /** As `assemble`, with each module output extrapolated from the token's last two computations. */
-  private assembleForecast(c: LayerCache, x: Float32Array, m: Float32Array, skip: ArrayLike<number> | null, pass: PassState): Float32Array {
+  private assembleForecast(c: LayerCache, layer: number, x: Float32Array, m: Float32Array, skip: ArrayLike<number> | null, pass: PassState): Float32Array {
     const D = this.run.dit.config.dim;
     const n = this.run.cache.tokens;
-    const out = new Float32Array(x);
+    const out = this.outputFor(layer, x);
     const gateSa = m.subarray(2 * D, 3 * D);
     const gateFfn = m.subarray(5 * D, 6 * D);
     const h = this.histories(c);
     const t = this.time(pass);
     if (this.scratch.length !== D) this.scratch = new Float32Array(D);
-    let mask: Uint8Array | null = null;
-    if (skip) {
-      mask = new Uint8Array(n);
-      for (let i = 0; i < skip.length; i++) mask[skip[i]] = 1;
-    }
+    const mask = this.flag(skip);
     for (let i = 0; i < n; i++) {
       if (mask && mask[i]) continue;
       const o = i * D;
@@ -355,6 +377,7 @@ export class TokenReuseHooks implements ForwardHooks {
       h.ca.addRowInto(c.ca, i, t, null, out, o, this.scratch);
       h.ffn.addRowInto(c.ffn, i, t, gateFfn, out, o, this.scratch);
     }
+    this.unflag(skip);
     return out;
   }
 }
