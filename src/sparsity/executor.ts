@@ -308,12 +308,14 @@ export class TokenReuseHooks implements ForwardHooks {
     return out;
   }
 
-  /** The rows of `skip` flagged (all zero without it); `unflag` clears them again. */
-  private flag(skip: ArrayLike<number> | null): Uint8Array | null {
-    if (!skip) return null;
+  /**
+   * The rows of `skip` flagged, in the one mask every assembly reads (all zero without `skip`,
+   * so the loops see one array type and stay optimised); `unflag` clears them again.
+   */
+  private flag(skip: ArrayLike<number> | null): Uint8Array {
     const n = this.run.cache.tokens;
     if (this.recomputedRows.length !== n) this.recomputedRows = new Uint8Array(n);
-    for (let i = 0; i < skip.length; i++) this.recomputedRows[skip[i]] = 1;
+    if (skip) for (let i = 0; i < skip.length; i++) this.recomputedRows[skip[i]] = 1;
     return this.recomputedRows;
   }
 
@@ -336,7 +338,7 @@ export class TokenReuseHooks implements ForwardHooks {
     if (sa && ca && ffn) {
       // float32 caches: one fused pass, the same float32 roundings in the same order as the three row adds below
       for (let i = 0; i < n; i++) {
-        if (mask && mask[i]) continue;
+        if (mask[i]) continue;
         const o = i * D;
         for (let j = 0; j < D; j++) {
           const k = o + j;
@@ -349,7 +351,7 @@ export class TokenReuseHooks implements ForwardHooks {
       return out;
     }
     for (let i = 0; i < n; i++) {
-      if (mask && mask[i]) continue;
+      if (mask[i]) continue;
       const o = i * D;
       c.sa.addRowInto(i, gateSa, out, o);
       c.ca.addRowInto(i, null, out, o);
@@ -371,7 +373,7 @@ export class TokenReuseHooks implements ForwardHooks {
     if (this.scratch.length !== D) this.scratch = new Float32Array(D);
     const mask = this.flag(skip);
     for (let i = 0; i < n; i++) {
-      if (mask && mask[i]) continue;
+      if (mask[i]) continue;
       const o = i * D;
       h.sa.addRowInto(c.sa, i, t, gateSa, out, o, this.scratch);
       h.ca.addRowInto(c.ca, i, t, null, out, o, this.scratch);
