@@ -284,12 +284,13 @@ export class TokenReuseHooks implements ForwardHooks {
       if (e.input?.length === call.x.length) e.input.set(call.x);
       else e.input = new Float32Array(call.x);
     }
-    c.sa.write(null, out.ySa);
-    c.ca.write(null, out.yCa);
-    c.ffn.write(null, out.yFfn);
+    // The whole block's stage outputs are fresh arrays that nothing else keeps: the cache takes them.
+    c.sa.adopt(out.ySa);
+    c.ca.adopt(out.yCa);
+    c.ffn.adopt(out.yFfn);
     if (c.k && c.v) {
-      c.k.write(null, out.k);
-      c.v.write(null, out.v);
+      c.k.adopt(out.k);
+      c.v.adopt(out.v);
     }
     const t0 = performance.now();
     if (this.needsSignals[l]) {

@@ -21,6 +21,19 @@ describe('token cache bookkeeping', () => {
     expect(Array.from(out)).toEqual(Array.from(v.subarray(3, 6), (x) => Math.fround(1 + 2 * x)));
   });
 
+  it('adopts a whole float32 matrix without copying it, and converts one into float16 storage', () => {
+    const v = Float32Array.from({ length: 4 * 3 }, (_, i) => i / 3);
+    const a = new RowStore(4, 3, 'f32');
+    a.adopt(v);
+    expect(a.f32).toBe(v);
+    a.write([1], Float32Array.from([7, 8, 9]));
+    expect(Array.from(a.read([1]))).toEqual([7, 8, 9]);
+    const h = new RowStore(4, 3, 'f16');
+    h.adopt(v);
+    expect(h.f32).toBeNull();
+    expect(h.read([3])[0]).toBeCloseTo(3, 2);
+  });
+
   it('counts staleness per token and resets on a shape change', () => {
     const c = new TokenCache({ grid: { frames: 2, height: 2, width: 2 }, dim: 4, layers: 2 });
     c.markRecomputed('cond', 0, null);
