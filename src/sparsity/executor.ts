@@ -23,7 +23,7 @@
  */
 import { DiTVelocityModel } from '../models/wan/dit/dense.js';
 import type { BlockCall, BlockDecision, ForwardHooks, PassState, WholeBlockOutputs } from '../models/wan/dit/hooks.js';
-import { gatherRows, scatterRows } from '../models/wan/dit/rows.js';
+import { gatherRows } from '../models/wan/dit/rows.js';
 import type { WanDiT } from '../models/wan/dit/runtime.js';
 import type { GuidanceBranch, Latent, StepInfo, TextContext, VelocityModel } from '../core/types.js';
 import { AttentionInfluence } from './attentionScore.js';
@@ -35,6 +35,12 @@ import { modulationRows, readBlockModulations } from './modulation.js';
 import { newStats, passInfo, recordExecuted, type SparseDiTOptions, type SparsePlan, type SparseRunState, type SparseStats } from './run-state.js';
 import { DEFAULT_SCORE_WEIGHTS, SCORE_MIXES, movementSignal, tokenScores, topK, valueNormSignal, type ScoreWeights } from './scores.js';
 import { newLayerForecast, sigmaOfTimestep, type LayerForecast } from './forecast.js';
+
+/** The token rows a partial block recomputed and their block outputs, in that order. */
+interface FreshRows {
+  rows: ArrayLike<number>;
+  x: Float32Array;
+}
 
 /** What the optional features keep per layer cache: forecast histories and the cached block inputs (movement score). */
 interface LayerExtras {
@@ -134,8 +140,8 @@ export class TokenReuseHooks implements ForwardHooks {
    * reads it as its input before this layer runs again, so no pass needs a fresh one.
    */
   private readonly outputs: Float32Array[] = [];
-  /** Flags the rows a merge recomputed; all zero between merges. */
-  private recomputedRows = new Uint8Array(0);
+  /** Per token, 1 + its row in the merge's recomputed block output, 0 when reused; all zero between merges. */
+  private recomputedSlot = new Int32Array(0);
 
   constructor(
     private readonly run: SparseRunState,
@@ -253,8 +259,7 @@ export class TokenReuseHooks implements ForwardHooks {
         c.ca.write(rows, post.yCa);
         c.ffn.write(rows, post.yFfn);
         if (cachedInput) for (let i = 0; i < rows.length; i++) cachedInput.set(x.subarray(rows[i] * D, (rows[i] + 1) * D), rows[i] * D);
-        const out = this.assemble(c, l, x, m, rows, call.pass);
-        scatterRows(out, D, rows, post.x);
+        const out = this.assemble(c, l, x, m, { rows, x: post.x }, call.pass);
         cache.markRecomputed(branch, l, rows);
         stats.assemblyMs += performance.now() - t0;
         stats.partial++;
@@ -301,86 +306,101 @@ export class TokenReuseHooks implements ForwardHooks {
     cache.markRecomputed(branch, l, null);
   }
 
-  /** Layer `layer`'s output array, holding a copy of its input x. */
-  private outputFor(layer: number, x: Float32Array): Float32Array {
+  /** Layer `layer`'s output array. */
+  private outputArray(layer: number, length: number): Float32Array {
     let out = this.outputs[layer];
-    if (out?.length !== x.length) this.outputs[layer] = out = new Float32Array(x.length);
-    out.set(x);
+    if (out?.length !== length) this.outputs[layer] = out = new Float32Array(length);
     return out;
   }
 
   /**
-   * The rows of `skip` flagged, in the one mask every assembly reads (all zero without `skip`,
-   * so the loops see one array type and stay optimised); `unflag` clears them again.
+   * `recomputedSlot` set for `fresh` (all zero without it, so the assembly loops see one array
+   * type and stay optimised); `clearSlots` zeroes it again.
    */
-  private flag(skip: ArrayLike<number> | null): Uint8Array {
+  private markSlots(fresh: FreshRows | null): Int32Array {
     const n = this.run.cache.tokens;
-    if (this.recomputedRows.length !== n) this.recomputedRows = new Uint8Array(n);
-    if (skip) for (let i = 0; i < skip.length; i++) this.recomputedRows[skip[i]] = 1;
-    return this.recomputedRows;
+    if (this.recomputedSlot.length !== n) this.recomputedSlot = new Int32Array(n);
+    if (fresh) for (let j = 0; j < fresh.rows.length; j++) this.recomputedSlot[fresh.rows[j]] = j + 1;
+    return this.recomputedSlot;
   }
 
-  private unflag(skip: ArrayLike<number> | null): void {
-    if (skip) for (let i = 0; i < skip.length; i++) this.recomputedRows[skip[i]] = 0;
+  private clearSlots(fresh: FreshRows | null): void {
+    if (fresh) for (let j = 0; j < fresh.rows.length; j++) this.recomputedSlot[fresh.rows[j]] = 0;
   }
 
-  /** x + m2·SA + CA + m5·FFN from the cache (forecast when the plan says so) for every row not in `skip` (whose rows are left as x), in the layer's output array. */
-  private assemble(c: LayerCache, layer: number, x: Float32Array, m: Float32Array, skip: ArrayLike<number> | null, pass: PassState): Float32Array {
-    if (this.forecast) return this.assembleForecast(c, layer, x, m, skip, pass);
+  /**
+   * The block output in the layer's output array: a recomputed token's row of `fresh`, every
+   * other token's x + m2·SA + CA + m5·FFN from the cache (forecast when the plan says so).
+   */
+  private assemble(c: LayerCache, layer: number, x: Float32Array, m: Float32Array, fresh: FreshRows | null, pass: PassState): Float32Array {
+    if (this.forecast) return this.assembleForecast(c, layer, x, m, fresh, pass);
     const D = this.run.dit.config.dim;
     const n = this.run.cache.tokens;
-    const out = this.outputFor(layer, x);
+    const out = this.outputArray(layer, x.length);
     const gateSa = m.subarray(2 * D, 3 * D);
     const gateFfn = m.subarray(5 * D, 6 * D);
-    const mask = this.flag(skip);
+    const slot = this.markSlots(fresh);
+    const freshX = fresh?.x;
     const sa = c.sa.f32;
     const ca = c.ca.f32;
     const ffn = c.ffn.f32;
     if (sa && ca && ffn) {
       // float32 caches: one fused pass, the same float32 roundings in the same order as the three row adds below
       for (let i = 0; i < n; i++) {
-        if (mask[i]) continue;
         const o = i * D;
+        if (slot[i]) {
+          out.set(freshX!.subarray((slot[i] - 1) * D, slot[i] * D), o);
+          continue;
+        }
         for (let j = 0; j < D; j++) {
           const k = o + j;
-          let v = Math.fround(out[k] + gateSa[j] * sa[k]);
+          let v = Math.fround(x[k] + gateSa[j] * sa[k]);
           v = Math.fround(v + ca[k]);
           out[k] = v + gateFfn[j] * ffn[k];
         }
       }
-      this.unflag(skip);
+      this.clearSlots(fresh);
       return out;
     }
     for (let i = 0; i < n; i++) {
-      if (mask[i]) continue;
       const o = i * D;
+      if (slot[i]) {
+        out.set(freshX!.subarray((slot[i] - 1) * D, slot[i] * D), o);
+        continue;
+      }
+      out.set(x.subarray(o, o + D), o);
       c.sa.addRowInto(i, gateSa, out, o);
       c.ca.addRowInto(i, null, out, o);
       c.ffn.addRowInto(i, gateFfn, out, o);
     }
-    this.unflag(skip);
+    this.clearSlots(fresh);
     return out;
   }
 
   /** As `assemble`, with each module output extrapolated from the token's last two computations. */
-  private assembleForecast(c: LayerCache, layer: number, x: Float32Array, m: Float32Array, skip: ArrayLike<number> | null, pass: PassState): Float32Array {
+  private assembleForecast(c: LayerCache, layer: number, x: Float32Array, m: Float32Array, fresh: FreshRows | null, pass: PassState): Float32Array {
     const D = this.run.dit.config.dim;
     const n = this.run.cache.tokens;
-    const out = this.outputFor(layer, x);
+    const out = this.outputArray(layer, x.length);
     const gateSa = m.subarray(2 * D, 3 * D);
     const gateFfn = m.subarray(5 * D, 6 * D);
     const h = this.histories(c);
     const t = this.time(pass);
     if (this.scratch.length !== D) this.scratch = new Float32Array(D);
-    const mask = this.flag(skip);
+    const slot = this.markSlots(fresh);
+    const freshX = fresh?.x;
     for (let i = 0; i < n; i++) {
-      if (mask[i]) continue;
       const o = i * D;
+      if (slot[i]) {
+        out.set(freshX!.subarray((slot[i] - 1) * D, slot[i] * D), o);
+        continue;
+      }
+      out.set(x.subarray(o, o + D), o);
       h.sa.addRowInto(c.sa, i, t, gateSa, out, o, this.scratch);
       h.ca.addRowInto(c.ca, i, t, null, out, o, this.scratch);
       h.ffn.addRowInto(c.ffn, i, t, gateFfn, out, o, this.scratch);
     }
-    this.unflag(skip);
+    this.clearSlots(fresh);
     return out;
   }
 }
