@@ -122,6 +122,30 @@ export class SparseDiT implements VelocityModel, SparseRunState {
   }
 }
 
+/**
+ * out = x + m2·SA + CA + m5·FFN over float32 caches for every token not flagged in `recomputed`:
+ * one fused pass with the same float32 roundings in the same order as three row adds. A
+ * function of its own, so the loop optimised on its first call has no code after it that never
+ * ran (in a fresh process that code cost `assemble` several deoptimisations per generation).
+ */
+function assembleReusedRows(out: Float32Array, x: Float32Array, sa: Float32Array, ca: Float32Array, ffn: Float32Array, gateSa: Float32Array, gateFfn: Float32Array, recomputed: Uint8Array, D: number): void {
+  for (let i = 0; i < recomputed.length; i++) {
+    if (recomputed[i]) continue;
+    const o = i * D;
+    for (let j = 0; j < D; j++) {
+      const k = o + j;
+      let v = Math.fround(x[k] + gateSa[j] * sa[k]);
+      v = Math.fround(v + ca[k]);
+      out[k] = v + gateFfn[j] * ffn[k];
+    }
+  }
+}
+
+/** Writes the recomputed rows' block outputs into their token rows of `out`. */
+function writeRows(out: Float32Array, D: number, fresh: FreshRows): void {
+  for (let j = 0; j < fresh.rows.length; j++) out.set(fresh.x.subarray(j * D, (j + 1) * D), fresh.rows[j] * D);
+}
+
 /** Per-(step, layer) recompute levels over the token cache (reuse 'module-outputs'). */
 export class TokenReuseHooks implements ForwardHooks {
   /** Layers whose cache the plan ever reads (others skip the writes). */
@@ -140,8 +164,8 @@ export class TokenReuseHooks implements ForwardHooks {
    * reads it as its input before this layer runs again, so no pass needs a fresh one.
    */
   private readonly outputs: Float32Array[] = [];
-  /** Per token, 1 + its row in the merge's recomputed block output, 0 when reused; all zero between merges. */
-  private recomputedSlot = new Int32Array(0);
+  /** Flags the rows a merge recomputed; all zero between merges. */
+  private recomputedRows = new Uint8Array(0);
 
   constructor(
     private readonly run: SparseRunState,
@@ -314,18 +338,18 @@ export class TokenReuseHooks implements ForwardHooks {
   }
 
   /**
-   * `recomputedSlot` set for `fresh` (all zero without it, so the assembly loops see one array
-   * type and stay optimised); `clearSlots` zeroes it again.
+   * The rows of `fresh` flagged in the one mask every assembly reads (all zero without it, so
+   * the loops see one array type); `unflag` clears them again.
    */
-  private markSlots(fresh: FreshRows | null): Int32Array {
+  private flag(fresh: FreshRows | null): Uint8Array {
     const n = this.run.cache.tokens;
-    if (this.recomputedSlot.length !== n) this.recomputedSlot = new Int32Array(n);
-    if (fresh) for (let j = 0; j < fresh.rows.length; j++) this.recomputedSlot[fresh.rows[j]] = j + 1;
-    return this.recomputedSlot;
+    if (this.recomputedRows.length !== n) this.recomputedRows = new Uint8Array(n);
+    if (fresh) for (let j = 0; j < fresh.rows.length; j++) this.recomputedRows[fresh.rows[j]] = 1;
+    return this.recomputedRows;
   }
 
-  private clearSlots(fresh: FreshRows | null): void {
-    if (fresh) for (let j = 0; j < fresh.rows.length; j++) this.recomputedSlot[fresh.rows[j]] = 0;
+  private unflag(fresh: FreshRows | null): void {
+    if (fresh) for (let j = 0; j < fresh.rows.length; j++) this.recomputedRows[fresh.rows[j]] = 0;
   }
 
   /**
@@ -339,41 +363,22 @@ export class TokenReuseHooks implements ForwardHooks {
     const out = this.outputArray(layer, x.length);
     const gateSa = m.subarray(2 * D, 3 * D);
     const gateFfn = m.subarray(5 * D, 6 * D);
-    const slot = this.markSlots(fresh);
-    const freshX = fresh?.x;
+    const recomputed = this.flag(fresh);
     const sa = c.sa.f32;
     const ca = c.ca.f32;
     const ffn = c.ffn.f32;
-    if (sa && ca && ffn) {
-      // float32 caches: one fused pass, the same float32 roundings in the same order as the three row adds below
+    if (sa && ca && ffn) assembleReusedRows(out, x, sa, ca, ffn, gateSa, gateFfn, recomputed, D);
+    else
       for (let i = 0; i < n; i++) {
+        if (recomputed[i]) continue;
         const o = i * D;
-        if (slot[i]) {
-          out.set(freshX!.subarray((slot[i] - 1) * D, slot[i] * D), o);
-          continue;
-        }
-        for (let j = 0; j < D; j++) {
-          const k = o + j;
-          let v = Math.fround(x[k] + gateSa[j] * sa[k]);
-          v = Math.fround(v + ca[k]);
-          out[k] = v + gateFfn[j] * ffn[k];
-        }
+        out.set(x.subarray(o, o + D), o);
+        c.sa.addRowInto(i, gateSa, out, o);
+        c.ca.addRowInto(i, null, out, o);
+        c.ffn.addRowInto(i, gateFfn, out, o);
       }
-      this.clearSlots(fresh);
-      return out;
-    }
-    for (let i = 0; i < n; i++) {
-      const o = i * D;
-      if (slot[i]) {
-        out.set(freshX!.subarray((slot[i] - 1) * D, slot[i] * D), o);
-        continue;
-      }
-      out.set(x.subarray(o, o + D), o);
-      c.sa.addRowInto(i, gateSa, out, o);
-      c.ca.addRowInto(i, null, out, o);
-      c.ffn.addRowInto(i, gateFfn, out, o);
-    }
-    this.clearSlots(fresh);
+    this.unflag(fresh);
+    if (fresh) writeRows(out, D, fresh);
     return out;
   }
 
@@ -387,20 +392,17 @@ export class TokenReuseHooks implements ForwardHooks {
     const h = this.histories(c);
     const t = this.time(pass);
     if (this.scratch.length !== D) this.scratch = new Float32Array(D);
-    const slot = this.markSlots(fresh);
-    const freshX = fresh?.x;
+    const recomputed = this.flag(fresh);
     for (let i = 0; i < n; i++) {
+      if (recomputed[i]) continue;
       const o = i * D;
-      if (slot[i]) {
-        out.set(freshX!.subarray((slot[i] - 1) * D, slot[i] * D), o);
-        continue;
-      }
       out.set(x.subarray(o, o + D), o);
       h.sa.addRowInto(c.sa, i, t, gateSa, out, o, this.scratch);
       h.ca.addRowInto(c.ca, i, t, null, out, o, this.scratch);
       h.ffn.addRowInto(c.ffn, i, t, gateFfn, out, o, this.scratch);
     }
-    this.clearSlots(fresh);
+    this.unflag(fresh);
+    if (fresh) writeRows(out, D, fresh);
     return out;
   }
 }
