@@ -37,7 +37,7 @@ function halfToFloat(): Float32Array {
 
 /** A [rows, width] matrix stored as float32 or float16 bits. */
 export class RowStore {
-  readonly f32: Float32Array | null;
+  private stored: Float32Array | null;
   readonly f16: Uint16Array | null;
   private readonly table: Float32Array | null;
 
@@ -46,9 +46,14 @@ export class RowStore {
     readonly width: number,
     readonly precision: CachePrecision,
   ) {
-    this.f32 = precision === 'f32' ? new Float32Array(rows * width) : null;
+    this.stored = precision === 'f32' ? new Float32Array(rows * width) : null;
     this.f16 = precision === 'f16' ? new Uint16Array(rows * width) : null;
     this.table = precision === 'f16' ? halfToFloat() : null;
+  }
+
+  /** The float32 matrix (null when stored as float16). */
+  get f32(): Float32Array | null {
+    return this.stored;
   }
 
   get bytes(): number {
@@ -68,6 +73,15 @@ export class RowStore {
       if (!rows) this.f16!.set(bits);
       else for (let i = 0; i < n; i++) this.f16!.set(bits.subarray(i * w, (i + 1) * w), rows[i] * w);
     }
+  }
+
+  /**
+   * Writes every row by taking `values` as the stored matrix instead of copying it (float32
+   * storage), so the caller must not use `values` afterwards: a whole block's fresh stage outputs.
+   */
+  adopt(values: Float32Array): void {
+    if (this.stored?.length === values.length) this.stored = values;
+    else this.write(null, values);
   }
 
   /** The given rows (or all rows) as float32. */

@@ -23,7 +23,7 @@
  */
 import { DiTVelocityModel } from '../models/wan/dit/dense.js';
 import type { BlockCall, BlockDecision, ForwardHooks, PassState, WholeBlockOutputs } from '../models/wan/dit/hooks.js';
-import { gatherRows, scatterRows } from '../models/wan/dit/rows.js';
+import { gatherRows } from '../models/wan/dit/rows.js';
 import type { WanDiT } from '../models/wan/dit/runtime.js';
 import type { GuidanceBranch, Latent, StepInfo, TextContext, VelocityModel } from '../core/types.js';
 import { AttentionInfluence } from './attentionScore.js';
@@ -35,6 +35,12 @@ import { modulationRows, readBlockModulations } from './modulation.js';
 import { newStats, passInfo, recordExecuted, type SparseDiTOptions, type SparsePlan, type SparseRunState, type SparseStats } from './run-state.js';
 import { DEFAULT_SCORE_WEIGHTS, SCORE_MIXES, movementSignal, tokenScores, topK, valueNormSignal, type ScoreWeights } from './scores.js';
 import { newLayerForecast, sigmaOfTimestep, type LayerForecast } from './forecast.js';
+
+/** The token rows a partial block recomputed and their block outputs, in that order. */
+interface FreshRows {
+  rows: ArrayLike<number>;
+  x: Float32Array;
+}
 
 /** What the optional features keep per layer cache: forecast histories and the cached block inputs (movement score). */
 interface LayerExtras {
@@ -116,6 +122,30 @@ export class SparseDiT implements VelocityModel, SparseRunState {
   }
 }
 
+/**
+ * out = x + m2·SA + CA + m5·FFN over float32 caches for every token not flagged in `recomputed`:
+ * one fused pass with the same float32 roundings in the same order as three row adds. A
+ * function of its own, so the loop optimised on its first call has no code after it that never
+ * ran (in a fresh process that code cost `assemble` several deoptimisations per generation).
+ */
+function assembleReusedRows(out: Float32Array, x: Float32Array, sa: Float32Array, ca: Float32Array, ffn: Float32Array, gateSa: Float32Array, gateFfn: Float32Array, recomputed: Uint8Array, D: number): void {
+  for (let i = 0; i < recomputed.length; i++) {
+    if (recomputed[i]) continue;
+    const o = i * D;
+    for (let j = 0; j < D; j++) {
+      const k = o + j;
+      let v = Math.fround(x[k] + gateSa[j] * sa[k]);
+      v = Math.fround(v + ca[k]);
+      out[k] = v + gateFfn[j] * ffn[k];
+    }
+  }
+}
+
+/** Writes the recomputed rows' block outputs into their token rows of `out`. */
+function writeRows(out: Float32Array, D: number, fresh: FreshRows): void {
+  for (let j = 0; j < fresh.rows.length; j++) out.set(fresh.x.subarray(j * D, (j + 1) * D), fresh.rows[j] * D);
+}
+
 /** Per-(step, layer) recompute levels over the token cache (reuse 'module-outputs'). */
 export class TokenReuseHooks implements ForwardHooks {
   /** Layers whose cache the plan ever reads (others skip the writes). */
@@ -129,6 +159,13 @@ export class TokenReuseHooks implements ForwardHooks {
   private readonly forecast: boolean;
   private readonly movement: boolean;
   private scratch = new Float32Array(0);
+  /**
+   * Per layer, the array its reused or merged block outputs are assembled in: the next block
+   * reads it as its input before this layer runs again, so no pass needs a fresh one.
+   */
+  private readonly outputs: Float32Array[] = [];
+  /** Flags the rows a merge recomputed; all zero between merges. */
+  private recomputedRows = new Uint8Array(0);
 
   constructor(
     private readonly run: SparseRunState,
@@ -192,7 +229,7 @@ export class TokenReuseHooks implements ForwardHooks {
     const m = modulationRows(this.modulations[l], e0);
     if (k === 0) {
       const t0 = performance.now();
-      const out = this.assemble(c, x, m, null, call.pass);
+      const out = this.assemble(c, l, x, m, null, call.pass);
       cache.markRecomputed(branch, l, []);
       stats.assemblyMs += performance.now() - t0;
       stats.reused++;
@@ -246,8 +283,7 @@ export class TokenReuseHooks implements ForwardHooks {
         c.ca.write(rows, post.yCa);
         c.ffn.write(rows, post.yFfn);
         if (cachedInput) for (let i = 0; i < rows.length; i++) cachedInput.set(x.subarray(rows[i] * D, (rows[i] + 1) * D), rows[i] * D);
-        const out = this.assemble(c, x, m, rows, call.pass);
-        scatterRows(out, D, rows, post.x);
+        const out = this.assemble(c, l, x, m, { rows, x: post.x }, call.pass);
         cache.markRecomputed(branch, l, rows);
         stats.assemblyMs += performance.now() - t0;
         stats.partial++;
@@ -277,12 +313,13 @@ export class TokenReuseHooks implements ForwardHooks {
       if (e.input?.length === call.x.length) e.input.set(call.x);
       else e.input = new Float32Array(call.x);
     }
-    c.sa.write(null, out.ySa);
-    c.ca.write(null, out.yCa);
-    c.ffn.write(null, out.yFfn);
+    // The whole block's stage outputs are fresh arrays that nothing else keeps: the cache takes them.
+    c.sa.adopt(out.ySa);
+    c.ca.adopt(out.yCa);
+    c.ffn.adopt(out.yFfn);
     if (c.k && c.v) {
-      c.k.write(null, out.k);
-      c.v.write(null, out.v);
+      c.k.adopt(out.k);
+      c.v.adopt(out.v);
     }
     const t0 = performance.now();
     if (this.needsSignals[l]) {
@@ -293,68 +330,79 @@ export class TokenReuseHooks implements ForwardHooks {
     cache.markRecomputed(branch, l, null);
   }
 
-  /** x + m2·SA + CA + m5·FFN from the cache (forecast when the plan says so) for every row not in `skip` (whose rows are left as x). */
-  private assemble(c: LayerCache, x: Float32Array, m: Float32Array, skip: ArrayLike<number> | null, pass: PassState): Float32Array {
-    if (this.forecast) return this.assembleForecast(c, x, m, skip, pass);
+  /** Layer `layer`'s output array. */
+  private outputArray(layer: number, length: number): Float32Array {
+    let out = this.outputs[layer];
+    if (out?.length !== length) this.outputs[layer] = out = new Float32Array(length);
+    return out;
+  }
+
+  /**
+   * The rows of `fresh` flagged in the one mask every assembly reads (all zero without it, so
+   * the loops see one array type); `unflag` clears them again.
+   */
+  private flag(fresh: FreshRows | null): Uint8Array {
+    const n = this.run.cache.tokens;
+    if (this.recomputedRows.length !== n) this.recomputedRows = new Uint8Array(n);
+    if (fresh) for (let j = 0; j < fresh.rows.length; j++) this.recomputedRows[fresh.rows[j]] = 1;
+    return this.recomputedRows;
+  }
+
+  private unflag(fresh: FreshRows | null): void {
+    if (fresh) for (let j = 0; j < fresh.rows.length; j++) this.recomputedRows[fresh.rows[j]] = 0;
+  }
+
+  /**
+   * The block output in the layer's output array: a recomputed token's row of `fresh`, every
+   * other token's x + m2·SA + CA + m5·FFN from the cache (forecast when the plan says so).
+   */
+  private assemble(c: LayerCache, layer: number, x: Float32Array, m: Float32Array, fresh: FreshRows | null, pass: PassState): Float32Array {
+    if (this.forecast) return this.assembleForecast(c, layer, x, m, fresh, pass);
     const D = this.run.dit.config.dim;
     const n = this.run.cache.tokens;
-    const out = new Float32Array(x);
+    const out = this.outputArray(layer, x.length);
     const gateSa = m.subarray(2 * D, 3 * D);
     const gateFfn = m.subarray(5 * D, 6 * D);
-    let mask: Uint8Array | null = null;
-    if (skip) {
-      mask = new Uint8Array(n);
-      for (let i = 0; i < skip.length; i++) mask[skip[i]] = 1;
-    }
+    const recomputed = this.flag(fresh);
     const sa = c.sa.f32;
     const ca = c.ca.f32;
     const ffn = c.ffn.f32;
-    if (sa && ca && ffn) {
-      // float32 caches: one fused pass, the same float32 roundings in the same order as the three row adds below
+    if (sa && ca && ffn) assembleReusedRows(out, x, sa, ca, ffn, gateSa, gateFfn, recomputed, D);
+    else
       for (let i = 0; i < n; i++) {
-        if (mask && mask[i]) continue;
+        if (recomputed[i]) continue;
         const o = i * D;
-        for (let j = 0; j < D; j++) {
-          const k = o + j;
-          let v = Math.fround(out[k] + gateSa[j] * sa[k]);
-          v = Math.fround(v + ca[k]);
-          out[k] = v + gateFfn[j] * ffn[k];
-        }
+        out.set(x.subarray(o, o + D), o);
+        c.sa.addRowInto(i, gateSa, out, o);
+        c.ca.addRowInto(i, null, out, o);
+        c.ffn.addRowInto(i, gateFfn, out, o);
       }
-      return out;
-    }
-    for (let i = 0; i < n; i++) {
-      if (mask && mask[i]) continue;
-      const o = i * D;
-      c.sa.addRowInto(i, gateSa, out, o);
-      c.ca.addRowInto(i, null, out, o);
-      c.ffn.addRowInto(i, gateFfn, out, o);
-    }
+    this.unflag(fresh);
+    if (fresh) writeRows(out, D, fresh);
     return out;
   }
 
   /** As `assemble`, with each module output extrapolated from the token's last two computations. */
-  private assembleForecast(c: LayerCache, x: Float32Array, m: Float32Array, skip: ArrayLike<number> | null, pass: PassState): Float32Array {
+  private assembleForecast(c: LayerCache, layer: number, x: Float32Array, m: Float32Array, fresh: FreshRows | null, pass: PassState): Float32Array {
     const D = this.run.dit.config.dim;
     const n = this.run.cache.tokens;
-    const out = new Float32Array(x);
+    const out = this.outputArray(layer, x.length);
     const gateSa = m.subarray(2 * D, 3 * D);
     const gateFfn = m.subarray(5 * D, 6 * D);
     const h = this.histories(c);
     const t = this.time(pass);
     if (this.scratch.length !== D) this.scratch = new Float32Array(D);
-    let mask: Uint8Array | null = null;
-    if (skip) {
-      mask = new Uint8Array(n);
-      for (let i = 0; i < skip.length; i++) mask[skip[i]] = 1;
-    }
+    const recomputed = this.flag(fresh);
     for (let i = 0; i < n; i++) {
-      if (mask && mask[i]) continue;
+      if (recomputed[i]) continue;
       const o = i * D;
+      out.set(x.subarray(o, o + D), o);
       h.sa.addRowInto(c.sa, i, t, gateSa, out, o, this.scratch);
       h.ca.addRowInto(c.ca, i, t, null, out, o, this.scratch);
       h.ffn.addRowInto(c.ffn, i, t, gateFfn, out, o, this.scratch);
     }
+    this.unflag(fresh);
+    if (fresh) writeRows(out, D, fresh);
     return out;
   }
 }

@@ -154,7 +154,22 @@ export function topK(score: ArrayLike<number>, k: number): Int32Array {
   const n = score.length;
   if (k >= n) return Int32Array.from({ length: n }, (_, i) => i);
   if (k <= 0) return new Int32Array(0);
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => score[b] - score[a] || a - b);
-  return order.subarray(0, k).sort();
+  // Every score above the k-th highest is taken, then as many equal to it as are left, lowest
+  // index first: the same set as sorting by (score, −index), with a comparator-free numeric sort.
+  const sorted = new Float64Array(n);
+  sorted.set(score);
+  const threshold = sorted.sort()[n - k];
+  let ties = k;
+  for (let i = 0; i < n; i++) if (score[i] > threshold) ties--;
+  const out = new Int32Array(k);
+  let taken = 0;
+  for (let i = 0; i < n; i++) {
+    const s = score[i];
+    if (s > threshold) out[taken++] = i;
+    else if (s === threshold && ties > 0) {
+      out[taken++] = i;
+      ties--;
+    }
+  }
+  return out;
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
 import { GraphBuilder } from '../../src/onnx/builder.js';
 import { Pipeline } from '../../src/pipeline/generate.js';
-import { availableProviders, checkProviders, createSession, ExecutionProviderError, f32Tensor } from '../../src/runtime/session.js';
+import { availableProviders, checkProviders, createSession, ExecutionProviderError, f32Tensor, sessionOptionsFor } from '../../src/runtime/session.js';
 
 function tinyGraph(): Uint8Array {
   const g = new GraphBuilder('t');
@@ -22,6 +22,14 @@ describe('runtime sessions', () => {
       expect(Array.from(out.c.data as Float32Array)).toEqual([10, 10]);
       await s.release();
     }
+  });
+
+  it('lets intra-op threads sleep between runs, whatever else is set (the DiT alternates many sessions)', () => {
+    for (const options of [{}, { mmapWeights: true }, { keepHalfWeights: true, freeActivations: true }]) {
+      const extra = (sessionOptionsFor(options) as { extra?: { session?: Record<string, unknown> } }).extra;
+      expect(extra?.session?.intra_op).toEqual({ allow_spinning: '0' });
+    }
+    expect((sessionOptionsFor({ mmapWeights: true }) as { extra?: { session?: Record<string, unknown> } }).extra?.session?.disable_prepacking).toBe('1');
   });
 
   it('lists cpu as installed', () => {

@@ -21,6 +21,19 @@ describe('token cache bookkeeping', () => {
     expect(Array.from(out)).toEqual(Array.from(v.subarray(3, 6), (x) => Math.fround(1 + 2 * x)));
   });
 
+  it('adopts a whole float32 matrix without copying it, and converts one into float16 storage', () => {
+    const v = Float32Array.from({ length: 4 * 3 }, (_, i) => i / 3);
+    const a = new RowStore(4, 3, 'f32');
+    a.adopt(v);
+    expect(a.f32).toBe(v);
+    a.write([1], Float32Array.from([7, 8, 9]));
+    expect(Array.from(a.read([1]))).toEqual([7, 8, 9]);
+    const h = new RowStore(4, 3, 'f16');
+    h.adopt(v);
+    expect(h.f32).toBeNull();
+    expect(h.read([3])[0]).toBeCloseTo(3, 2);
+  });
+
   it('counts staleness per token and resets on a shape change', () => {
     const c = new TokenCache({ grid: { frames: 2, height: 2, width: 2 }, dim: 4, layers: 2 });
     c.markRecomputed('cond', 0, null);
@@ -73,6 +86,18 @@ describe('token scores', () => {
     expect(Array.from(topK([0, 0, 0, 0], 3))).toEqual([0, 1, 2]);
     expect(Array.from(topK([5, 1], 5))).toEqual([0, 1]);
     expect(topK([5, 1], 0)).toHaveLength(0);
+  });
+
+  it('selects what sorting by score, then index, selects (random scores with many ties and signed zeros)', () => {
+    let seed = 1;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let t = 0; t < 500; t++) {
+      const n = 1 + Math.floor(random() * 400);
+      const s = Float32Array.from({ length: n }, () => (random() < 0.5 ? Math.floor(random() * 4) / 4 : random()) * (random() < 0.1 ? -1 : 1));
+      const k = Math.floor(random() * (n + 1));
+      const bySort = Array.from({ length: n }, (_, i) => i).sort((a, b) => s[b] - s[a] || a - b).slice(0, k).sort((a, b) => a - b);
+      expect(Array.from(topK(s, k))).toEqual(bySort);
+    }
   });
 
   it('prefers stale tokens when the other signals are flat', () => {

@@ -33,7 +33,7 @@ export interface BlockCall {
   kv: ContextKV;
 }
 
-/** Every stage output of a whole block: self-attention q/k/v and raw output, then `post`'s. */
+/** Every stage output of a whole block: self-attention q/k/v and raw output, then `post`'s; fresh arrays that hooks may keep. */
 export interface WholeBlockOutputs extends PostOutputs, QKV {
   ySa: Float32Array;
 }
