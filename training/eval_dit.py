@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from adherence import measure
-from common import CKPT, DATA_SEED, NEGATIVE_PROMPT, OUT, dit_config_for
+from common import CKPT, DATA_SEED, GUIDANCE, NEGATIVE_PROMPT, OUT, dit_config_for
 from dataset import HELD_OUT, caption, make_clip
 from load_release import load_all
 from reference_run import LATENT_SHAPE, context_of
@@ -57,7 +57,7 @@ def main():
     ap.add_argument('--set', default='heldout', choices=['heldout', 'train'])
     ap.add_argument('--seeds', type=int, default=2)
     ap.add_argument('--steps', type=int, default=20)
-    ap.add_argument('--guide', type=float, default=5.0)
+    ap.add_argument('--guide', type=float, default=GUIDANCE)
     ap.add_argument('--shift', type=float, default=5.0)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--png', default='', help='also save every generated clip as a frame strip, one PNG per caption, here')

@@ -17,7 +17,7 @@ import json
 import os
 import torch
 
-from common import CKPT, OUT, dit_config_for, T5_CONFIG, TEXT_LEN, VAE_CONFIG, NEGATIVE_PROMPT, save_json
+from common import CKPT, GUIDANCE, OUT, dit_config_for, T5_CONFIG, TEXT_LEN, VAE_CONFIG, NEGATIVE_PROMPT, save_json
 from dataset import FRAMES, GEOMETRY, SIZE
 from safetensors_np import write_safetensors
 from text_encoder import EOS, PAD, UNK, Tokenizer, build_tokenizer_json, make_encoder
@@ -51,7 +51,7 @@ def diffsparse_json():
     return {
         'name': PIPELINE_NAMES[GEOMETRY],
         'description': DESCRIPTIONS[GEOMETRY],
-        'defaults': {'width': SIZE, 'height': SIZE, 'frames': FRAMES, 'steps': 20, 'shift': 5, 'guidance': 5,
+        'defaults': {'width': SIZE, 'height': SIZE, 'frames': FRAMES, 'steps': 20, 'shift': 5, 'guidance': GUIDANCE,
                      'solver': 'unipc', 'fps': 8},
         'trained': {'sizes': [f'{SIZE}x{SIZE}'], 'frames': [FRAMES],
                     'source': f'model_card.md: procedural shape clips, {FRAMES} frames of {SIZE}x{SIZE}'},

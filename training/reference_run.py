@@ -22,14 +22,14 @@ import os
 import numpy as np
 import torch
 
-from common import CKPT, NEGATIVE_PROMPT, save_json
+from common import CKPT, GUIDANCE, NEGATIVE_PROMPT, save_json
 from dataset import FRAMES, SIZE
 from load_release import load_all
 from sampling import generate
 
 REF = os.path.normpath(os.path.join(CKPT, '..', 'reference'))
 SEED = 42
-STEPS, SHIFT, GUIDE = 20, 5.0, 5.0
+STEPS, SHIFT, GUIDE = 20, 5.0, GUIDANCE
 LATENT_SHAPE = (16, 1 + (FRAMES - 1) // 4, SIZE // 8, SIZE // 8)  # the geometry's frames and size (tiny: 16x3x8x8)
 SMALL = FRAMES * SIZE * SIZE <= 9 * 64 * 64
 CAPTIONS = {'red_circle_right': 'a red circle moving right', 'blue_triangle_up': 'a blue triangle moving up'}

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from adherence import measure
-from common import FRAMES_DIR, NEGATIVE_PROMPT, save_json
+from common import FRAMES_DIR, GUIDANCE, NEGATIVE_PROMPT, save_json
 from dataset import HELD_OUT, SIZE, caption
 from load_release import load_all
 from reference_run import LATENT_SHAPE, context_of
@@ -32,7 +32,7 @@ def main():
     ap.add_argument('--seeds', type=int, default=2)
     ap.add_argument('--steps', type=int, default=20)
     ap.add_argument('--shift', type=float, default=5.0)
-    ap.add_argument('--guide', type=float, default=5.0)
+    ap.add_argument('--guide', type=float, default=GUIDANCE)
     ap.add_argument('--no-png', action='store_true')
     ap.add_argument('--json', default='adherence_pytorch.json', help='result file name in samples/frames/')
     args = ap.parse_args()
