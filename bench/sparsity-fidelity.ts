@@ -34,7 +34,8 @@
  *
  * Other flags: --latent 16x3x8x12, --steps, --guidance, --shift, --solver (override the
  * pipeline), --budgets 0.75,0.5,0.35, --variants reuse[,cached-kv,fresh-kv], --forecast
- * none[,linear] (also run module-output methods with reused outputs forecast),
+ * none[,linear] (also run module-output methods with reused outputs forecast), --learn-forecast
+ * linear (learn with reused outputs forecast in every measured run; the schedules record it),
  * --forecast-axis step|sigma, --no-learn, --schedules a.json,b.json (evaluate schedule files at
  * their provenance budget), --block-ablation (also learn with levels 0 and 1 only: does the
  * token level help beyond choosing steps?), --methods (baselines to run), --threads (intra-op
@@ -102,6 +103,7 @@ const { values, positionals } = parseArgs({
     'select-seeds': { type: 'string', default: '111,112' },
     growth: { type: 'string', default: 'auto' },
     'max-run': { type: 'string' },
+    'learn-forecast': { type: 'string', default: 'none' },
     'eval-seeds': { type: 'string', default: '202,303' },
     grouping: { type: 'string' },
     'search-grouping': { type: 'string', default: '1x1' },
@@ -170,6 +172,9 @@ const latentShape = (values.latent
 const steps = Number(values.steps ?? pipelineDefaults?.steps ?? 8);
 const sampling = { steps, shift: Number(values.shift ?? pipelineDefaults?.shift ?? 5), guidance: Number(values.guidance ?? pipelineDefaults?.guidance ?? 5), solver: (values.solver ?? pipelineDefaults?.solver ?? 'unipc') as SolverName };
 const forecasts = values.forecast!.split(',') as ForecastMode[];
+// --learn-forecast linear: the learner measures every run with reused outputs forecast, and its schedules record it
+if (values['learn-forecast'] !== 'none' && values['learn-forecast'] !== 'linear') throw new Error(`--learn-forecast ${values['learn-forecast']}: use none or linear`);
+const learnForecast = values['learn-forecast'] === 'linear' ? ('linear' as const) : undefined;
 const forecastAxis = values['forecast-axis'] as ForecastAxis;
 const generations = Number(values.generations);
 const branches = sampling.guidance === 1 ? 1 : 2;
@@ -306,7 +311,7 @@ const learning: { label: string; budget: number; generations: number; minutes: n
 
 async function learned(budget: number, variant: AttentionVariant, levels: readonly number[], label: string, save: boolean): Promise<void> {
   const key = `${variant}:${levels.join(',')}`;
-  const problem = { steps, layers, shape, budget, attention: variant, branches, levels };
+  const problem = { steps, layers, shape, budget, attention: variant, branches, levels, ...(learnForecast && { forecast: learnForecast }) };
   const full = calibrated.get(`${variant}:${DEFAULT_LEVELS.join(',')}`);
   if (!calibrated.has(key) && full && levels.every((v) => DEFAULT_LEVELS.includes(v))) {
     // a subset of the levels: the full table's columns (no new generations)
@@ -344,8 +349,8 @@ async function learned(budget: number, variant: AttentionVariant, levels: readon
   console.log(`  ${label} chose: ${s.provenance.kind} (${s.provenance.method.slice(0, 200)}…)`);
   console.log(`  table (steps × layers): ${s.table.map((r) => r.map((v) => (v === 1 ? '█' : v === 0 ? '·' : String(v * 4))).join('')).join(' ')}`);
   const kindLabel = s.provenance.kind === 'learned' ? 'learned, token-level' : s.provenance.kind;
-  const r = await evaluate(budget, label, kindLabel, { table: s.table, attention: s.attention, reuse: s.reuse, scores: s.scores }, s.flopsRatio);
-  if (forecasts.includes('linear')) await evaluate(budget, `${label} + forecast`, kindLabel, { table: s.table, attention: s.attention, reuse: s.reuse, scores: s.scores, forecast: 'linear', forecastAxis }, s.flopsRatio);
+  const r = await evaluate(budget, label, kindLabel, { table: s.table, attention: s.attention, reuse: s.reuse, scores: s.scores, ...(s.forecast && { forecast: s.forecast, forecastAxis: 'step' as const }) }, s.flopsRatio);
+  if (forecasts.includes('linear') && !s.forecast) await evaluate(budget, `${label} + forecast`, kindLabel, { table: s.table, attention: s.attention, reuse: s.reuse, scores: s.scores, forecast: 'linear', forecastAxis }, s.flopsRatio);
   if (save && values.save) saveJobs.push(async () => {
     await r.done;
     s.fidelity = {

@@ -19,7 +19,7 @@ def main():
     args = ap.parse_args()
     card = os.path.join(CKPT, '..', 'model_card.md')
     vae_choice = J(f'{OUT}/vae_choice.json') or {}
-    dit_tags = ('_v2', '_v3', '_v6', '_v7') if GEOMETRY == 'tiny' else ('_v2a', '_v2b', '_v2c', '_v2d', '_v2e', '_v2f')
+    dit_tags = ('_v2', '_v3', '_v6', '_v7') if GEOMETRY == 'tiny' else ('_v2a', '_v2b', '_v2c', '_v2d', '_v2e', '_v2f', '_v2g')
     if args.dit_tag in dit_tags:
         dit_tags = dit_tags[:dit_tags.index(args.dit_tag) + 1]
     dit_logs = [(t, J(f'{OUT}/dit_log{t}.json')) for t in dit_tags]
@@ -113,6 +113,7 @@ def main():
                      '_v2e': 'DiT, continued',
                      '_v2f': 'DiT grown from 3 to 6 blocks (a zero-initialised block after each trained one, '
                              'so it starts as the same function), continued',
+                     '_v2g': 'DiT (6 blocks), continued',
                      '_v2': 'DiT from scratch', '_v3': 'DiT, continued from that snapshot',
                      '_v6': 'DiT, continued on centred-path clips', '_v7': 'DiT, continued with the object-weighted loss'}[t]
             ow = d.get('args', {}).get('object_weight', 0.0)

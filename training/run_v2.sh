@@ -91,5 +91,13 @@ nice -n 5 $PY train_dit.py $F --rank 1 &
 nice -n 5 $PY train_dit.py $F --rank 0
 wait
 ./ship_v2.sh $OUT/dit_v2f.pt
+# DiT g: continues f's EMA (6 blocks), lr 2e-4 cosine over 105 min (session 7; ~5-6 s a step beside other work)
+rm -f $OUT/ddp_rendezvous
+G="--init $OUT/dit_v2f.pt --layers 6 --tag _v2g --world 2 --bs 64 --steps 100000 --lr 2e-4 --text-lr-mult 2 --warmup 30
+   --first-frame-weight 3 --object-weight 8 --max-minutes 105 --time-cosine --snapshot-minutes 10"
+nice -n 5 $PY train_dit.py $G --rank 1 &
+nice -n 5 $PY train_dit.py $G --rank 0
+wait
+./ship_v2.sh $OUT/dit_v2g.pt
 # milestone weights for the next session (checkpoints-v2/, float16); `checkpoint.py restore` brings them back
 $PY checkpoint.py save

@@ -32,6 +32,8 @@ export interface ShippedSchedule {
   budget?: number;
   created?: string;
   psnr?: number;
+  /** 'linear' when the schedule runs with reused outputs forecast. */
+  forecast?: 'linear';
   /** Why the file could not be read, if it could not. */
   problem?: string;
 }
@@ -109,6 +111,7 @@ async function schedules(p: ResolvedPipeline): Promise<ShippedSchedule[]> {
         provenance: s.provenance.kind, created: s.provenance.created,
         ...(s.provenance.budget !== undefined && { budget: s.provenance.budget }),
         ...(typeof s.fidelity?.psnr === 'number' && { psnr: s.fidelity.psnr }),
+        ...(s.forecast && { forecast: s.forecast }),
       });
     } catch (e) {
       out.push({ name, file, problem: (e as Error).message });
@@ -148,7 +151,7 @@ export function pipelineInfoLines(d: PipelineDescription): string[] {
     L.push('  schedules:');
     for (const s of d.schedules) {
       if (s.problem) L.push(`    ${s.name}: unreadable (${s.problem})`);
-      else L.push(`    ${s.name}: ${s.steps} steps ${s.solver}, FLOPs ${((s.flopsRatio ?? 1) * 100).toFixed(1)}% of dense, ${s.provenance}${s.budget !== undefined ? ` at budget ${s.budget}` : ''}${s.psnr !== undefined ? `, PSNR ${s.psnr.toFixed(1)} dB vs dense` : ''}, ${s.created?.slice(0, 10)}`);
+      else L.push(`    ${s.name}: ${s.steps} steps ${s.solver}, FLOPs ${((s.flopsRatio ?? 1) * 100).toFixed(1)}% of dense, ${s.provenance}${s.budget !== undefined ? ` at budget ${s.budget}` : ''}${s.forecast ? ', reused outputs forecast' : ''}${s.psnr !== undefined ? `, PSNR ${s.psnr.toFixed(1)} dB vs dense` : ''}, ${s.created?.slice(0, 10)}`);
     }
   }
   L.push(`  memory: ${formatBytes(d.weightsBytes)} of weights loaded by a generation (DiT + VAE decoder + text encoder), activations on top`);

@@ -108,6 +108,8 @@ export interface LearnRequest {
   generations?: number;
   /** Error growth over consecutive sparse steps for the solver: fitted ('auto'), or γ (see LearnProblem.growth); absent: additive. */
   growth?: number | 'auto';
+  /** 'linear': learn with reused module outputs forecast in every measured run (LearnProblem.forecast). */
+  forecast?: 'linear';
   /** Told before learning starts: generations per phase and an ETA. */
   onPlan?: (plan: LearnPlan) => void;
 }
@@ -140,6 +142,7 @@ export async function learnForTarget(t: ScheduleTarget, r: LearnRequest, threads
     ...(r.onProgress && { onProgress: r.onProgress }),
     ...(r.generations !== undefined && { generations: r.generations }),
     ...(r.growth === 'auto' ? { fitGrowth: true } : r.growth !== undefined && { growth: r.growth }),
+    ...(r.forecast && { forecast: r.forecast }),
     ...(r.onPlan && { onPlan: r.onPlan }),
     ...(selectCases.length > 0 && {
       selection: { run: sparseRunner(t.dit, selectCases, s), description: `${r.prompts.length} prompt(s) × selection seeds ${r.selectSeeds!.join(', ')} (torch CPU randn)` },

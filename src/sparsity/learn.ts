@@ -158,6 +158,12 @@ export interface LearnProblem {
   growth?: number;
   /** With `growth`: at most this many consecutive steps with sparse slots (also kept by the local search). */
   maxRun?: number;
+  /**
+   * 'linear': every run the learner measures extrapolates reused module outputs from their last
+   * two computations (TaylorSeer-like), so the table is learned for forecasting and the
+   * schedule records it. Absent: reused outputs held constant.
+   */
+  forecast?: 'linear';
 }
 
 /** The longest run of consecutive steps with some slot below 1. */
@@ -169,8 +175,10 @@ export function longestSparseRun(table: readonly (readonly number[])[]): number 
 }
 
 const denseTable = (steps: number, layers: number): number[][] => Array.from({ length: steps }, () => new Array<number>(layers).fill(1));
-/** Plans the learner measures: module-output reuse with the learned schedules' token score mix. */
-const planOf = (table: number[][], attention: AttentionVariant): SparsePlan => ({ table, attention, reuse: 'module-outputs', scores: LEARNED_SCORE_MIX });
+/** Plans the learner measures: module-output reuse with the learned schedules' token score mix (and the problem's forecast). */
+const planOf = (table: number[][], p: Pick<LearnProblem, 'attention' | 'forecast'>): SparsePlan => ({
+  table, attention: p.attention ?? 'reuse', reuse: 'module-outputs', scores: LEARNED_SCORE_MIX, ...(p.forecast && { forecast: p.forecast }),
+});
 
 export interface CalibrationResult {
   cost: CostTable;
@@ -191,7 +199,7 @@ export async function calibrateCostTable(p: LearnProblem, run: PlanRunner, refer
     for (const [v, s] of sparseLevels) {
       const table = denseTable(p.steps, p.layers);
       for (const t of cell.steps) for (const l of cell.layers) table[t][l] = v;
-      const err = meanError(await run(planOf(table, attention)), reference);
+      const err = meanError(await run(planOf(table, p)), reference);
       const perSlot = err / (cell.steps.length * cell.layers.length);
       for (const t of cell.steps) for (const l of cell.layers) cost[t][l][s] = perSlot;
       onProgress?.(++runs, total);
@@ -233,7 +241,7 @@ export async function calibrateGrowth(p: LearnProblem, run: PlanRunner, referenc
       if (steps.length < 2) continue;
       const table = denseTable(p.steps, p.layers);
       for (const t of steps) table[t].fill(0);
-      const measured = meanError(await run(planOf(table, attention)), reference);
+      const measured = meanError(await run(planOf(table, p)), reference);
       windows.push({ steps, measured, additive: steps.reduce((a, t) => a + single(t), 0) });
     }
   let best = { growth: 0, loss: Infinity };
@@ -309,7 +317,7 @@ export async function refineCostTable(p: LearnProblem, run: PlanRunner, referenc
   let best: RefineResult | null = null;
   for (let it = 0; it <= iterations; it++) {
     const solved = solveForBudget(p, cost);
-    const error = meanError(await run(planOf(solved.table, attention)), reference);
+    const error = meanError(await run(planOf(solved.table, p)), reference);
     let runs = 1;
     if (!best || error < best.error) best = { table: solved.table, flopsRatio: solved.flopsRatio, error, cost: [], history };
     if (it < iterations) {
@@ -318,7 +326,7 @@ export async function refineCostTable(p: LearnProblem, run: PlanRunner, referenc
         if (!sparse) continue;
         const table = solved.table.map((r) => r.slice());
         for (const t of cell.steps) for (const l of cell.layers) table[t][l] = 1;
-        const without = meanError(await run(planOf(table, attention)), reference);
+        const without = meanError(await run(planOf(table, p)), reference);
         runs++;
         const contribution = Math.max(error - without, 0);
         let predicted = 0;
@@ -481,7 +489,7 @@ export async function localSearch(p: LearnProblem, start: { table: number[][]; e
       if (ratio(table) <= p.budget + 1e-9 && table.some((r, t) => r.some((v, l) => v !== best.table[t][l])) && (runLimit === undefined || longestSparseRun(table) <= runLimit)) candidate = table;
     }
     if (!candidate) break;
-    const error = selectionError(await run(planOf(candidate, attention)), reference);
+    const error = selectionError(await run(planOf(candidate, p)), reference);
     tried++;
     if (error < best.error) {
       best = { table: candidate, error };
@@ -505,7 +513,7 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
   const attention = o.attention ?? 'reuse';
   let msPerRun = o.msPerRun;
   const tRef = performance.now();
-  const reference = o.reference ?? (await o.run(planOf(denseTable(o.steps, o.layers), attention)));
+  const reference = o.reference ?? (await o.run(planOf(denseTable(o.steps, o.layers), o)));
   if (!o.reference) msPerRun ??= performance.now() - tRef;
   o.onPlan?.(learnPlan(o, msPerRun));
   let runs = o.reference ? 0 : 1;
@@ -532,15 +540,15 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
   const judge = o.selection?.run ?? o.run;
   let judgeReference = reference;
   if (o.selection) {
-    judgeReference = o.selection.reference ?? (await judge(planOf(denseTable(o.steps, o.layers), attention)));
+    judgeReference = o.selection.reference ?? (await judge(planOf(denseTable(o.steps, o.layers), o)));
     runs += o.selection.reference ? 0 : 1;
   }
-  const solvedError = selectionError(await judge(planOf(refined.table, attention)), judgeReference);
+  const solvedError = selectionError(await judge(planOf(refined.table, o)), judgeReference);
   runs++;
   let chosen: { table: number[][]; flopsRatio: number; error: number; from: string; description?: string } = { table: refined.table, flopsRatio: refined.flopsRatio, error: solvedError, from: 'solved' };
   for (const seed of seeds) {
     if (seed.reuse !== 'module-outputs' || seed.flopsRatio > o.budget + 1e-9) continue;
-    const error = selectionError(await judge(planOf(seed.table, attention)), judgeReference);
+    const error = selectionError(await judge(planOf(seed.table, o)), judgeReference);
     runs++;
     if (error < chosen.error) chosen = { table: seed.table, flopsRatio: seed.flopsRatio, error, from: seed.method, description: seed.description };
   }
@@ -561,9 +569,10 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
     attention,
     reuse: 'module-outputs',
     scores: LEARNED_SCORE_MIX,
+    ...(o.forecast && { forecast: o.forecast }),
     table: chosen.table,
     flopsRatio: chosen.flopsRatio,
-    provenance: learnedProvenance(chosen, `calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP${o.growth !== undefined ? ` with error growth over consecutive sparse steps (the i-th step of a run costs i^${o.growth} × its single-step cost${o.maxRun !== undefined ? `, runs of at most ${o.maxRun}` : ''})` : ''}, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}${searchNote}`, iterations, o.budget),
+    provenance: learnedProvenance(chosen, `${o.forecast ? 'every measured run forecasting reused module outputs (linear in step index, TaylorSeer-like); ' : ''}calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP${o.growth !== undefined ? ` with error growth over consecutive sparse steps (the i-th step of a run costs i^${o.growth} × its single-step cost${o.maxRun !== undefined ? `, runs of at most ${o.maxRun}` : ''})` : ''}, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}${searchNote}`, iterations, o.budget),
     fidelity: { latentRelL2: Math.sqrt(chosen.error), how: `geometric mean over cases of the final-latent relative L2 error vs the dense run with the same noise and prompts; ${o.selection?.description ?? o.casesDescription}` },
   });
   return { schedule, cost: refined.cost, calibrated, history: refined.history, runs };

@@ -30,7 +30,7 @@ export interface SparsePlan {
   scores?: string;
 }
 
-export const planFromSchedule = (s: Schedule): SparsePlan => ({ table: s.table, attention: s.attention, reuse: s.reuse, ...(s.scores !== undefined && { scores: s.scores }) });
+export const planFromSchedule = (s: Schedule): SparsePlan => ({ table: s.table, attention: s.attention, reuse: s.reuse, ...(s.scores !== undefined && { scores: s.scores }), ...(s.forecast !== undefined && { forecast: s.forecast }) });
 
 /** A plan of all ones: the dense model through the sparse executor. */
 export const densePlan = (steps: number, layers: number): SparsePlan => ({

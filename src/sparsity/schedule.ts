@@ -79,6 +79,12 @@ export interface Schedule {
   fidelity: ScheduleFidelity | null;
   /** Token score mix of partial blocks (a SCORE_MIXES name); absent: the default mix. */
   scores?: string;
+  /**
+   * 'linear': reused module outputs are extrapolated from each token's last two computations
+   * (TaylorSeer-like, in step index) instead of held constant; the table was learned that way,
+   * so running it without forecasting is another schedule. Absent: held constant.
+   */
+  forecast?: 'linear';
 }
 
 /** What the loader checks a schedule against. Omitted fields are not checked. */
@@ -145,6 +151,8 @@ export function parseSchedule(raw: unknown, file?: string, expect: ScheduleExpec
   const table = field(raw, 'table', (v): v is number[][] => Array.isArray(v) && v.every((r) => Array.isArray(r) && r.every(isNum)), 'an array of rows of numbers (steps × layers)', file);
   const flopsRatio = field(raw, 'flopsRatio', isNum, 'a number', file);
   const scores = field(raw, 'scores', (v): v is string | undefined => v === undefined || (typeof v === 'string' && v in SCORE_MIXES), `one of ${Object.keys(SCORE_MIXES).join(', ')}`, file);
+  const forecast = field(raw, 'forecast', (v): v is 'linear' | undefined => v === undefined || v === 'linear', '"linear" or absent (reused outputs held constant)', file);
+  if (forecast !== undefined && reuse !== 'module-outputs') throw new ScheduleFormatError(`${where(file)}: "forecast" applies to reuse "module-outputs" only; remove it or change the reuse`);
   const p = field(raw, 'provenance', isObj, 'an object', file);
   const provenance: Schedule['provenance'] = {
     kind: field(p, 'kind', (v): v is Provenance => v === 'learned' || v === 'calibrated' || v === 'heuristic' || v === 'baseline', '"learned", "calibrated", "heuristic" or "baseline"', file, 'provenance.'),
@@ -226,6 +234,7 @@ export function parseSchedule(raw: unknown, file?: string, expect: ScheduleExpec
     provenance,
     fidelity,
     ...(scores !== undefined && { scores }),
+    ...(forecast !== undefined && { forecast }),
   };
 }
 
@@ -284,6 +293,7 @@ export interface NewScheduleOptions {
   reuse?: ReuseMode;
   fidelity?: ScheduleFidelity | null;
   scores?: string;
+  forecast?: 'linear';
 }
 
 /** Builds a validated schedule document. */
@@ -302,6 +312,7 @@ export function makeSchedule(o: NewScheduleOptions): Schedule {
     provenance: { ...o.provenance, created: o.provenance.created ?? new Date().toISOString() },
     fidelity: o.fidelity ?? null,
     ...(o.scores !== undefined && { scores: o.scores }),
+    ...(o.forecast !== undefined && { forecast: o.forecast }),
   };
   return parseSchedule(JSON.parse(JSON.stringify(doc)));
 }

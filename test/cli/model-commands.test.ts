@@ -124,4 +124,17 @@ describe('diffsparse convert/eval/compare (built binary, demo model)', () => {
     expect(mismatch.code).toBe(1);
     expect(mismatch.stderr).toMatch(/^diffsparse: cost table .*cost\.json is for 3 steps × 3 layers, not 5 × 3; pass --steps 3/m);
   });
+
+  it('schedule learn --forecast linear learns with forecasting and records it in the schedule', async () => {
+    const learned = path.join(dir, 'learned-forecast.json');
+    const learn = await runBinary(['schedule', 'learn', '--pipeline', model, '--steps', '3', '--frames', '5', '--budget', '0.6', '--prompt', 'a red circle',
+      '--seeds', '1', '--grouping', '2x3', '--iterations', '0', '--forecast', 'linear', '-o', learned, '--json']);
+    expect(learn.code, learn.stderr).toBe(0);
+    const schedule = JSON.parse(await readFile(learned, 'utf8')) as { forecast?: string; provenance: { method: string } };
+    expect(schedule.forecast).toBe('linear');
+    expect(schedule.provenance.method).toContain('every measured run forecasting reused module outputs');
+    const bad = await runBinary(['schedule', 'learn', '--pipeline', model, '--budget', '0.6', '--prompt', 'a red circle', '--forecast', 'cubic', '-o', learned]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--forecast.*cubic.*(none|linear)/);
+  });
 });

@@ -89,6 +89,18 @@ describe('what a sparse run did is said and recorded', () => {
     expect(r.stderr).not.toMatch(/sparsity: schedule/);
   });
 
+  it('a schedule learned with forecasting runs with it and says so', async () => {
+    const forecast = variant('forecast', (s) => (s.forecast = 'linear'));
+    const r = await generate(['--steps', '20', '--frames', '9', '--schedule', forecast, '--seed', '7', '--json', '--save-latent']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/reused outputs forecast \(linear\)/);
+    const plain = await generate(['--steps', '20', '--frames', '9', '--schedule', SHIPPED, '--seed', '7', '--json', '--save-latent']);
+    expect(plain.stderr).not.toMatch(/forecast/);
+    // same seed, same table: only the forecast differs, so the final latents do
+    const latent = (out: string): Buffer => readFileSync((JSON.parse(out) as { latent: string }).latent);
+    expect(latent(r.stdout).equals(latent(plain.stdout))).toBe(false);
+  });
+
   it('schedule resample computes the FLOPs generate runs at (show and generate agree)', async () => {
     const s30 = path.join(dir, 's30.json');
     const resample = await runBinary(['schedule', 'resample', SHIPPED, '--steps', '30', '-o', s30]);

@@ -120,3 +120,32 @@ describe('provenance of what the learner chose', () => {
     expect(learnedProvenance({ table: [[1], [0.25]], from: 'search from block-reuse' }, 'how', 1, 0.5).kind).toBe('learned');
   });
 });
+
+describe('learning with forecast (reused outputs extrapolated in every measured run)', () => {
+  it('measures every plan with the forecast, and the schedule records it', async () => {
+    const plans: { forecast?: string }[] = [];
+    const run: PlanRunner = async (plan) => {
+      plans.push(plan);
+      let e = 0;
+      // forecasting halves the cost of reuse in this toy model
+      plan.table.forEach((row, t) => row.forEach((v) => (e += ((1 - v) ** 2 * (steps - t) ** 2) / (plan.forecast === 'linear' ? 2 : 1))));
+      return [Float32Array.from([1 + Math.sqrt(e) / 100])];
+    };
+    const learned = await learnSchedule({
+      steps, layers: 3, shape, budget: 0.5, forecast: 'linear', model: { id: 'toy', layers: 3, dim: 96, heads: 4 }, sampling: { steps, shift: 5, guidance: 5, solver: 'unipc' },
+      tokenGrid: { frames: 3, height: 4, width: 4 }, run, grouping: { steps: 1, layers: 3 }, iterations: 1, casesDescription: 'toy', generations: 4,
+    });
+    expect(plans.length).toBe(learned.runs);
+    expect(plans.every((p) => p.forecast === 'linear')).toBe(true);
+    expect(learned.schedule.forecast).toBe('linear');
+    expect(learned.schedule.provenance.method).toMatch(/^[^:]*: every measured run forecasting reused module outputs/);
+    // without the option nothing forecasts and the schedule says nothing
+    plans.length = 0;
+    const plain = await learnSchedule({
+      steps, layers: 3, shape, budget: 0.5, model: { id: 'toy', layers: 3, dim: 96, heads: 4 }, sampling: { steps, shift: 5, guidance: 5, solver: 'unipc' },
+      tokenGrid: { frames: 3, height: 4, width: 4 }, run, grouping: { steps: 1, layers: 3 }, iterations: 0, casesDescription: 'toy',
+    });
+    expect(plans.some((p) => p.forecast !== undefined)).toBe(false);
+    expect(plain.schedule.forecast).toBeUndefined();
+  });
+});

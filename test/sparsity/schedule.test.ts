@@ -8,6 +8,7 @@ import { generationFlops, type FlopsShape } from '../../src/sparsity/flops.js';
 import { loadSchedule, makeSchedule, saveSchedule, scheduleToJson, type Schedule } from '../../src/sparsity/schedule.js';
 import { drawSchedule, levelColour, scheduleLayout } from '../../src/sparsity/scheduleDraw.js';
 import { resampleSchedule } from '../../src/sparsity/scheduleResample.js';
+import { planFromSchedule } from '../../src/sparsity/run-state.js';
 
 const shape: FlopsShape = { dim: 64, ffnDim: 128, textLen: 24, textDim: 48, layers: 3, tokens: 72, patchFeatures: 64, headFeatures: 64, freqDim: 32 };
 
@@ -106,6 +107,19 @@ describe('schedule files', () => {
     const doc3 = JSON.parse(scheduleToJson(sample()));
     doc3.reuse = 'stack-residual';
     await expect(loadSchedule(await writeRaw('lvl3.json', JSON.stringify(doc3)))).rejects.toThrow(/step 1 is mixed/);
+  });
+
+  it('records a learned forecast, which the plan then carries, and refuses other values', async () => {
+    const s = makeSchedule({ ...sample(), forecast: 'linear' });
+    const file = path.join(dir, 'forecast.json');
+    await saveSchedule(s, file);
+    const back = await loadSchedule(file);
+    expect(back.forecast).toBe('linear');
+    expect(planFromSchedule(back).forecast).toBe('linear');
+    expect(planFromSchedule(sample()).forecast).toBeUndefined();
+    const doc = JSON.parse(scheduleToJson(s));
+    doc.forecast = 'quadratic';
+    await expect(loadSchedule(await writeRaw('fc-bad.json', JSON.stringify(doc)))).rejects.toThrow(/field "forecast" must be "linear" or absent/);
   });
 });
 

@@ -33,6 +33,7 @@ interface LearnFlags extends Omit<SolveFlags, 'cost'> {
   iterations: number;
   generations: number;
   growth: number | 'auto' | 'none';
+  forecast: 'none' | 'linear';
   cost?: string;
   saveCost?: string;
 }
@@ -192,6 +193,7 @@ export function scheduleCommand(ctx: CliContext): Command {
     .option('--iterations <n>', 'solver-in-the-loop refinement iterations', nonNegativeInt, 3)
     .option('--generations <n>', 'local-search generations on the chosen table (each one run on the selection seeds; a move is kept if the final-sample error drops)', nonNegativeInt, 0)
     .addOption(new Option('--growth <auto|none|γ>', 'solver error model for reusing caches over consecutive steps: auto fits γ from up to 4 runs (the i-th sparse step of a run costs i^γ × its single-step cost), none is the additive model').default('none').argParser(growthValue))
+    .addOption(new Option('--forecast <mode>', 'linear: every measured run extrapolates reused module outputs from their last two computations (TaylorSeer-like), and the schedule records it and always runs so; a --cost table must come from a run with the same --forecast').choices(['none', 'linear']).default('none'))
     .option('--cost <file>', 'start from this calibrated cost table instead of measuring one')
     .option('--save-cost <file>', 'save the calibrated cost table, for `schedule solve --cost` at other budgets');
   addTargetOptions(learn).action(async (flags: LearnFlags) => {
@@ -213,6 +215,7 @@ export function scheduleCommand(ctx: CliContext): Command {
         ...(calibrated && { calibrated }),
         generations: flags.generations,
         ...(flags.growth !== 'none' && { growth: flags.growth }),
+        ...(flags.forecast === 'linear' && { forecast: 'linear' as const }),
         onPlan: (p) =>
           say(`plan: at most ${p.total} generations (calibrate ${p.calibrate}, refine ${p.refine}, select ${p.select}, local search ${p.search})${p.etaMs === undefined ? '' : `, ETA ${formatDuration(p.etaMs)}`}`),
         onProgress: (phase, done, total) => {

@@ -61,9 +61,11 @@ export const learned = {
       `schedule ${picked.file} was made for ${picked.schedule.table.length} steps and is resampled to ${r.steps}; its measured fidelity no longer applies (resample or learn one for ${r.steps} steps to silence this)`,
     ];
     const { kind, method } = picked.schedule.provenance;
+    // A schedule learned with forecasting records it and always runs with it; --forecast adds it to one learned without.
+    const forecast = schedule.forecast === 'linear' || r.forecast === 'linear';
     return {
-      plan: { ...planFromSchedule(schedule), ...(r.forecast === 'linear' && forecastPlan('learned', schedule.reuse)) },
-      description: `schedule ${picked.name ?? picked.file} (${kind}: ${method})${r.forecast === 'linear' ? '; reused outputs forecast (linear)' : ''}`,
+      plan: { ...planFromSchedule(schedule), ...(forecast && forecastPlan('learned', schedule.reuse)) },
+      description: `schedule ${picked.name ?? picked.file} (${kind}: ${method})${forecast ? '; reused outputs forecast (linear)' : ''}`,
       source: { file: picked.file, ...(picked.name !== undefined && { name: picked.name }), provenance: picked.schedule.provenance },
       warnings,
     };
