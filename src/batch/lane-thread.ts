@@ -70,6 +70,8 @@ async function handle(message: ToThread): Promise<void> {
         } else if (message.op === 'finish') {
           const value = await runner.finish(message.job, opts);
           send({ type: 'result', id: message.id, op: 'finish', value });
+        } else if (runner.generate) {
+          send({ type: 'result', id: message.id, op: 'generate', value: await runner.generate(message.request, opts) });
         } else {
           const job = await runner.denoise(message.request, opts);
           const finished = await runner.finish(job, opts);

@@ -103,6 +103,8 @@ export interface GenerateResult {
 export interface Renderer {
   denoise(req: GenerateRequest, opts?: RunOptions): Promise<DenoisedJob>;
   finish(job: DenoisedJob, opts?: RunOptions): Promise<GenerateResult>;
+  /** Both in one call, where the renderer can overlap them (the pipeline loads its VAE decoder while it denoises). */
+  generate?(req: GenerateRequest, opts?: RunOptions): Promise<GenerateResult>;
   /** Frees the renderer's sessions. */
   release?(): Promise<void>;
 }

@@ -16,7 +16,7 @@ import type { VaeDecoderManifest } from '../models/wan/vae/convert.js';
 import type { SolverName } from '../sampling/schedule.js';
 import { checkProviders, type ExecutionProvider } from '../runtime/session.js';
 import { TextEncoder } from '../text/context.js';
-import { decodeStreamInWorker } from '../video/worker-decode-stream.js';
+import { VaeDecodeWorker } from '../video/worker-decode-stream.js';
 import { latentFrames, videoFrameCount } from '../video/decode-stream.js';
 import { encodeChunks, type VideoFormat } from '../video/encode.js';
 import type { DecodedChunk } from '../models/wan/vae/chunk-decoder.js';
@@ -145,19 +145,44 @@ export class Pipeline {
   }
 
   /** VAE decode on a worker thread, streamed into the encoder; the output appears only when complete. */
-  async finish(job: DenoisedJob, options: RunOptions = {}): Promise<GenerateResult> {
+  finish(job: DenoisedJob, options: RunOptions = {}): Promise<GenerateResult> {
+    return this.decodeAndEncode(job, options, this.startDecoder(job.latent.shape));
+  }
+
+  async generate(req: GenerateRequest, options: RunOptions = {}): Promise<GenerateResult> {
+    // The decoder's thread and sessions load while the text encoder and the DiT run.
+    const decoder = this.startDecoder(this.latentShape(this.resolve(req)));
+    let job: DenoisedJob;
+    try {
+      job = await this.denoise(req, options);
+    } catch (e) {
+      await decoder.stop();
+      throw e;
+    }
+    return this.decodeAndEncode(job, options, decoder);
+  }
+
+  private startDecoder(shape: Latent['shape']): VaeDecodeWorker {
+    return VaeDecodeWorker.start(this.definition.models.vae, { height: shape[2], width: shape[3] }, { intraOpThreads: this.threads, providers: this.providers });
+  }
+
+  private async decodeAndEncode(job: DenoisedJob, options: RunOptions, decoder: VaeDecodeWorker): Promise<GenerateResult> {
     const { request: r, latent } = job;
     const { onProgress, signal } = options;
     const timings = { ...job.timings };
     const totalFrames = videoFrameCount(latent.shape[1], this.vae.config.temporalScale);
     const t0 = performance.now();
-    const chunks = decodeStreamInWorker(this.definition.models.vae, latentFrames(latent), { height: latent.shape[2], width: latent.shape[3] }, { intraOpThreads: this.threads, providers: this.providers });
-    const result = await encodeChunks(withProgress(chunks, totalFrames, onProgress, signal), {
-      output: r.output,
-      format: r.format,
-      fps: r.fps,
-      settings: settingsOf(this, r, job.flopsRatio, job.sparsity),
-    });
+    let result;
+    try {
+      result = await encodeChunks(withProgress(decoder.decode(latentFrames(latent)), totalFrames, onProgress, signal), {
+        output: r.output,
+        format: r.format,
+        fps: r.fps,
+        settings: settingsOf(this, r, job.flopsRatio, job.sparsity),
+      });
+    } finally {
+      await decoder.stop(); // also when the encoder failed before it read a chunk
+    }
     timings.decodeEncodeMs = performance.now() - t0;
     let latentPath: string | null = null;
     if (r.saveLatent) {
@@ -165,10 +190,6 @@ export class Pipeline {
       writeLatentNpy(latentPath, latent);
     }
     return { output: result.output, sidecar: result.sidecar, latent: latentPath, seed: r.seed, frames: result.frames, timings, flopsRatio: job.flopsRatio };
-  }
-
-  async generate(req: GenerateRequest, options: RunOptions = {}): Promise<GenerateResult> {
-    return this.finish(await this.denoise(req, options), options);
   }
 
   info(): Record<string, unknown> {

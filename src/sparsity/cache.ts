@@ -96,8 +96,11 @@ export class RowStore {
   readRowInto(row: number, out: Float32Array, offset: number): void {
     const w = this.width;
     const o = row * w;
-    if (this.f32) out.set(this.f32.subarray(o, o + w), offset);
-    else {
+    if (this.f32) {
+      // An element loop, not set(subarray): a view per row made the reuse path allocation-bound.
+      const src = this.f32;
+      for (let j = 0; j < w; j++) out[offset + j] = src[o + j];
+    } else {
       const src = this.f16!;
       const t = this.table!;
       for (let j = 0; j < w; j++) out[offset + j] = t[src[o + j]];

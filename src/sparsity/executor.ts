@@ -141,9 +141,49 @@ function assembleReusedRows(out: Float32Array, x: Float32Array, sa: Float32Array
   }
 }
 
+/**
+ * As `assembleReusedRows`, each module output forecast: ŷ = y + (y − y_prev)·a[row], with the
+ * same float32 roundings, in the same order, as adding the three forecast rows one at a time.
+ */
+function assembleForecastRows(out: Float32Array, x: Float32Array, sa: ForecastInputs, ca: ForecastInputs, ffn: ForecastInputs, gateSa: Float32Array, gateFfn: Float32Array, recomputed: Uint8Array, D: number): void {
+  // Locals, not property loads, in the inner loop. A factor of 0 (held constant) needs no branch:
+  // y + (y − prev)·0 is y exactly, prev being finite.
+  const ySa = sa.y, pSa = sa.prev, fSa = sa.factor;
+  const yCa = ca.y, pCa = ca.prev, fCa = ca.factor;
+  const yFfn = ffn.y, pFfn = ffn.prev, fFfn = ffn.factor;
+  for (let i = 0; i < recomputed.length; i++) {
+    if (recomputed[i]) continue;
+    const o = i * D;
+    const aSa = fSa[i];
+    const aCa = fCa[i];
+    const aFfn = fFfn[i];
+    for (let j = 0; j < D; j++) {
+      const k = o + j;
+      const s = ySa[k];
+      const c = yCa[k];
+      const f = yFfn[k];
+      let v = Math.fround(x[k] + gateSa[j] * (s + (s - pSa[k]) * aSa));
+      v = Math.fround(v + (c + (c - pCa[k]) * aCa));
+      out[k] = v + gateFfn[j] * (f + (f - pFfn[k]) * aFfn);
+    }
+  }
+}
+
+/** One module's cached outputs, previous outputs and per-row extrapolation factors. */
+interface ForecastInputs {
+  y: Float32Array;
+  prev: Float32Array;
+  factor: Float64Array;
+}
+
 /** Writes the recomputed rows' block outputs into their token rows of `out`. */
 function writeRows(out: Float32Array, D: number, fresh: FreshRows): void {
-  for (let j = 0; j < fresh.rows.length; j++) out.set(fresh.x.subarray(j * D, (j + 1) * D), fresh.rows[j] * D);
+  for (let j = 0; j < fresh.rows.length; j++) {
+    const src = fresh.x;
+    const from = j * D;
+    const to = fresh.rows[j] * D;
+    for (let d = 0; d < D; d++) out[to + d] = src[from + d];
+  }
 }
 
 /** Per-(step, layer) recompute levels over the token cache (reuse 'module-outputs'). */
@@ -159,6 +199,8 @@ export class TokenReuseHooks implements ForwardHooks {
   private readonly forecast: boolean;
   private readonly movement: boolean;
   private scratch = new Float32Array(0);
+  /** Per-row forecast factors of SA, CA and FFN for the layer being assembled. */
+  private factors: Float64Array[] = [];
   /**
    * Per layer, the array its reused or merged block outputs are assembled in: the next block
    * reads it as its input before this layer runs again, so no pass needs a fresh one.
@@ -391,15 +433,24 @@ export class TokenReuseHooks implements ForwardHooks {
     const gateFfn = m.subarray(5 * D, 6 * D);
     const h = this.histories(c);
     const t = this.time(pass);
-    if (this.scratch.length !== D) this.scratch = new Float32Array(D);
     const recomputed = this.flag(fresh);
-    for (let i = 0; i < n; i++) {
-      if (recomputed[i]) continue;
-      const o = i * D;
-      out.set(x.subarray(o, o + D), o);
-      h.sa.addRowInto(c.sa, i, t, gateSa, out, o, this.scratch);
-      h.ca.addRowInto(c.ca, i, t, null, out, o, this.scratch);
-      h.ffn.addRowInto(c.ffn, i, t, gateFfn, out, o, this.scratch);
+    const sa = c.sa.f32;
+    const ca = c.ca.f32;
+    const ffn = c.ffn.f32;
+    if (sa && ca && ffn) {
+      if (this.factors.length !== 3 || this.factors[0].length !== n) this.factors = [0, 1, 2].map(() => new Float64Array(n));
+      const [fSa, fCa, fFfn] = this.factors;
+      assembleForecastRows(out, x, { y: sa, prev: h.sa.prev, factor: h.sa.factorsAt(t, fSa) }, { y: ca, prev: h.ca.prev, factor: h.ca.factorsAt(t, fCa) }, { y: ffn, prev: h.ffn.prev, factor: h.ffn.factorsAt(t, fFfn) }, gateSa, gateFfn, recomputed, D);
+    } else {
+      if (this.scratch.length !== D) this.scratch = new Float32Array(D);
+      for (let i = 0; i < n; i++) {
+        if (recomputed[i]) continue;
+        const o = i * D;
+        out.set(x.subarray(o, o + D), o);
+        h.sa.addRowInto(c.sa, i, t, gateSa, out, o, this.scratch);
+        h.ca.addRowInto(c.ca, i, t, null, out, o, this.scratch);
+        h.ffn.addRowInto(c.ffn, i, t, gateFfn, out, o, this.scratch);
+      }
     }
     this.unflag(fresh);
     if (fresh) writeRows(out, D, fresh);

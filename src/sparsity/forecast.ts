@@ -43,6 +43,13 @@ export class ForecastHistory {
 
   /** Before `store`'s rows (null: all) are overwritten by a computation at `t`: keep their current values as the previous ones. */
   record(store: RowStore, rows: ArrayLike<number> | null, t: number): void {
+    if (!rows && store.f32) {
+      // A whole block: one copy (rows never computed keep t1 = NaN, so their copied values are never read).
+      this.prev.set(store.f32);
+      this.t0.set(this.t1);
+      this.t1.fill(t);
+      return;
+    }
     const n = rows ? rows.length : this.rows;
     for (let i = 0; i < n; i++) {
       const r = rows ? rows[i] : i;
@@ -50,6 +57,12 @@ export class ForecastHistory {
       this.t0[r] = this.t1[r];
       this.t1[r] = t;
     }
+  }
+
+  /** Every row's extrapolation factor at `t` into `out` (0: held constant). */
+  factorsAt(t: number, out: Float64Array): Float64Array {
+    for (let r = 0; r < this.rows; r++) out[r] = linearFactor(this.t0[r], this.t1[r], t);
+    return out;
   }
 
   /** out[j] += gate[j]·ŷ[j] over one row, ŷ the forecast at t (gate null means 1). */

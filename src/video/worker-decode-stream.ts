@@ -50,43 +50,72 @@ async function* toAsync(frames: LatentFrames): AsyncGenerator<Float32Array> {
   yield* frames;
 }
 
-export async function* decodeStreamInWorker(modelDir: string, frames: LatentFrames, size: LatentFrameSize, options: WorkerDecodeOptions = {}): AsyncGenerator<DecodedChunk> {
-  const worker = startWorker({ modelDir, size, tiling: options.tiling, intraOpThreads: options.intraOpThreads, providers: options.providers });
-  const inbox = new Inbox();
-  let finished = false;
-  worker.on('message', (m: WorkerReply) => inbox.push(m));
-  worker.on('error', (e: Error) => inbox.push({ type: 'error', name: e.name, message: e.message }));
-  worker.on('exit', (code) => { if (!finished) inbox.push({ type: 'error', name: 'Exit', message: `decode worker exited (code ${code})` }); });
-  const expect = async (): Promise<WorkerReply> => {
-    const m = await inbox.next();
+/**
+ * A decode worker started ahead of its latent: the thread starts and loads the decoder sessions
+ * (about a quarter of a second for the demo VAE) while the caller still denoises, so the decode
+ * that follows starts at once. `decode` may run once; it stops the worker when it ends, and
+ * `stop` does so for a worker that never decodes (a failed or cancelled denoise).
+ */
+export class VaeDecodeWorker {
+  private readonly inbox = new Inbox();
+  private finished = false;
+  private used = false;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (m: WorkerReply) => this.inbox.push(m));
+    worker.on('error', (e: Error) => this.inbox.push({ type: 'error', name: e.name, message: e.message }));
+    worker.on('exit', (code) => { if (!this.finished) this.inbox.push({ type: 'error', name: 'Exit', message: `decode worker exited (code ${code})` }); });
+  }
+
+  static start(modelDir: string, size: LatentFrameSize, options: WorkerDecodeOptions = {}): VaeDecodeWorker {
+    return new VaeDecodeWorker(startWorker({ modelDir, size, tiling: options.tiling, intraOpThreads: options.intraOpThreads, providers: options.providers }));
+  }
+
+  private async expect(): Promise<WorkerReply> {
+    const m = await this.inbox.next();
     if (m.type === 'error') throw new VaeDecodeWorkerError(`VAE decode failed in the worker: ${m.name}: ${m.message}`);
     return m;
-  };
-  try {
-    await expect(); // ready
-    const source = toAsync(frames);
-    let inFlight = 0;
-    let exhausted = false;
-    const send = async (): Promise<void> => {
-      const r = await source.next();
-      if (r.done) { exhausted = true; return; }
-      worker.postMessage({ type: 'frame', data: r.value });
-      inFlight++;
-    };
-    // Two frames in flight: the worker moves on to the next frame as soon as one chunk is out.
-    await send();
-    if (!exhausted) await send();
-    while (inFlight > 0) {
-      const m = await expect();
-      if (m.type !== 'chunk') continue;
-      inFlight--;
-      if (!exhausted) await send();
-      yield m.chunk;
-    }
-  } finally {
-    finished = true;
-    await stopWorker(worker);
   }
+
+  async *decode(frames: LatentFrames): AsyncGenerator<DecodedChunk> {
+    if (this.used) throw new VaeDecodeWorkerError('a decode worker decodes one clip; start another for the next one');
+    this.used = true;
+    try {
+      await this.expect(); // ready
+      const source = toAsync(frames);
+      let inFlight = 0;
+      let exhausted = false;
+      const send = async (): Promise<void> => {
+        const r = await source.next();
+        if (r.done) { exhausted = true; return; }
+        this.worker.postMessage({ type: 'frame', data: r.value });
+        inFlight++;
+      };
+      // Two frames in flight: the worker moves on to the next frame as soon as one chunk is out.
+      await send();
+      if (!exhausted) await send();
+      while (inFlight > 0) {
+        const m = await this.expect();
+        if (m.type !== 'chunk') continue;
+        inFlight--;
+        if (!exhausted) await send();
+        yield m.chunk;
+      }
+    } finally {
+      await this.stop();
+    }
+  }
+
+  stop(): Promise<void> {
+    this.finished = true;
+    this.stopping ??= stopWorker(this.worker);
+    return this.stopping;
+  }
+}
+
+export function decodeStreamInWorker(modelDir: string, frames: LatentFrames, size: LatentFrameSize, options: WorkerDecodeOptions = {}): AsyncGenerator<DecodedChunk> {
+  return VaeDecodeWorker.start(modelDir, size, options).decode(frames);
 }
 
 /** How long a stopping decode worker may take to finish the frame it is decoding. */

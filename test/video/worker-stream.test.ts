@@ -4,7 +4,7 @@ import type { DecodedChunk } from '../../src/models/wan/vae/chunk-decoder.js';
 import { decodeStream, latentFrames } from '../../src/video/decode-stream.js';
 import { readVideoFrames } from '../../src/video/probe.js';
 import { renderLatentToVideo } from '../../src/video/render.js';
-import { decodeStreamInWorker, VaeDecodeWorkerError } from '../../src/video/worker-decode-stream.js';
+import { decodeStreamInWorker, VaeDecodeWorker, VaeDecodeWorkerError } from '../../src/video/worker-decode-stream.js';
 import { loadFixtureModel, type FixtureModel } from './fixture-model.js';
 
 async function collect(chunks: AsyncIterable<DecodedChunk>): Promise<DecodedChunk[]> {
@@ -33,6 +33,19 @@ describe('decode on a worker thread', () => {
     const there = await collect(decodeStreamInWorker(join(model.dir, 'vae'), latentFrames(model.latent), size, { tiling }));
     expect(there.map((c) => [c.latentIndex, c.firstFrame, c.frames])).toEqual(here.map((c) => [c.latentIndex, c.firstFrame, c.frames]));
     there.forEach((c, i) => expect(c.data).toEqual(here[i].data));
+  });
+
+  it('a worker started ahead of its latent decodes the same chunks, once, and stops', async () => {
+    const size = { height: 4, width: 6 };
+    const here = await collect(decodeStream(model.decoder, latentFrames(model.latent), size));
+    const worker = VaeDecodeWorker.start(join(model.dir, 'vae'), size);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the caller denoising meanwhile
+    const there = await collect(worker.decode(latentFrames(model.latent)));
+    there.forEach((c, i) => expect(c.data).toEqual(here[i].data));
+    await expect(collect(worker.decode(latentFrames(model.latent)))).rejects.toThrow(/decodes one clip/);
+    // a worker that never decodes (a failed denoise) is stopped, twice without harm
+    const unused = VaeDecodeWorker.start(join(model.dir, 'vae'), size);
+    await Promise.all([unused.stop(), unused.stop()]);
   });
 
   it('reports a decode error from the worker as one typed error', async () => {
