@@ -52,6 +52,8 @@ export interface PipelineLoadOptions {
 }
 
 export class Pipeline {
+  private decodeWorker: VaeDecodeWorker | null = null;
+
   private constructor(
     readonly definition: ResolvedPipeline,
     readonly dit: WanDiT,
@@ -79,6 +81,8 @@ export class Pipeline {
   }
 
   async release(): Promise<void> {
+    await this.decodeWorker?.stop();
+    this.decodeWorker = null;
     await this.dit.release();
     await this.text.encoder.session.release();
   }
@@ -146,43 +150,39 @@ export class Pipeline {
 
   /** VAE decode on a worker thread, streamed into the encoder; the output appears only when complete. */
   finish(job: DenoisedJob, options: RunOptions = {}): Promise<GenerateResult> {
-    return this.decodeAndEncode(job, options, this.startDecoder(job.latent.shape));
+    return this.decodeAndEncode(job, options);
   }
 
   async generate(req: GenerateRequest, options: RunOptions = {}): Promise<GenerateResult> {
+    this.resolve(req); // a bad request fails before any thread starts
     // The decoder's thread and sessions load while the text encoder and the DiT run.
-    const decoder = this.startDecoder(this.latentShape(this.resolve(req)));
-    let job: DenoisedJob;
-    try {
-      job = await this.denoise(req, options);
-    } catch (e) {
-      await decoder.stop();
-      throw e;
-    }
-    return this.decodeAndEncode(job, options, decoder);
+    this.decoder();
+    return this.decodeAndEncode(await this.denoise(req, options), options);
   }
 
-  private startDecoder(shape: Latent['shape']): VaeDecodeWorker {
-    return VaeDecodeWorker.start(this.definition.models.vae, { height: shape[2], width: shape[3] }, { intraOpThreads: this.threads, providers: this.providers });
+  /**
+   * The decode worker, started on first use and kept for the next clips (a batch's finish lane
+   * decodes clip after clip without a new thread or new sessions); a failed one is replaced.
+   */
+  private decoder(): VaeDecodeWorker {
+    if (this.decodeWorker?.broken) void this.decodeWorker.stop();
+    if (!this.decodeWorker || this.decodeWorker.broken) this.decodeWorker = VaeDecodeWorker.start(this.definition.models.vae, { intraOpThreads: this.threads, providers: this.providers });
+    return this.decodeWorker;
   }
 
-  private async decodeAndEncode(job: DenoisedJob, options: RunOptions, decoder: VaeDecodeWorker): Promise<GenerateResult> {
+  private async decodeAndEncode(job: DenoisedJob, options: RunOptions): Promise<GenerateResult> {
     const { request: r, latent } = job;
     const { onProgress, signal } = options;
     const timings = { ...job.timings };
     const totalFrames = videoFrameCount(latent.shape[1], this.vae.config.temporalScale);
     const t0 = performance.now();
-    let result;
-    try {
-      result = await encodeChunks(withProgress(decoder.decode(latentFrames(latent)), totalFrames, onProgress, signal), {
-        output: r.output,
-        format: r.format,
-        fps: r.fps,
-        settings: settingsOf(this, r, job.flopsRatio, job.sparsity),
-      });
-    } finally {
-      await decoder.stop(); // also when the encoder failed before it read a chunk
-    }
+    const chunks = this.decoder().decode(latentFrames(latent), { height: latent.shape[2], width: latent.shape[3] });
+    const result = await encodeChunks(withProgress(chunks, totalFrames, onProgress, signal), {
+      output: r.output,
+      format: r.format,
+      fps: r.fps,
+      settings: settingsOf(this, r, job.flopsRatio, job.sparsity),
+    });
     timings.decodeEncodeMs = performance.now() - t0;
     let latentPath: string | null = null;
     if (r.saveLatent) {

@@ -1,11 +1,10 @@
 /**
- * Worker-thread side of `decodeStreamInWorker`. onnxruntime's `run()` blocks the thread it
- * runs on, so decoding here keeps the main thread free to pump frames into ffmpeg (and to
- * report progress) while the next chunk decodes.
+ * Worker-thread side of `VaeDecodeWorker`. onnxruntime's `run()` blocks the thread it runs on,
+ * so decoding here keeps the main thread free to pump frames into ffmpeg (and to report
+ * progress) while the next chunk decodes. The sessions load once and serve clip after clip.
  *
- * Protocol (main → worker): `init`, then one `frame` per latent frame, then `end`. The
+ * Protocol (worker-protocol.ts): per clip `clip`, `frame`s, `clip-end`; `exit` to stop. The
  * frames go through `decodeStream`, the same (tiled or whole-frame) loop as in-process decoding.
- * Worker → main: `ready`, one `chunk` per frame (data buffer transferred), `error`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { VaeChunkDecoder } from '../models/wan/vae/chunk-decoder.js';
@@ -16,7 +15,7 @@ const port = parentPort;
 if (!port) throw new Error('decode-worker must run in a worker thread');
 const init = workerData as DecodeWorkerInit;
 
-/** Latent frames as they arrive from the main thread, ended by its `end` message. */
+/** Latent frames as they arrive from the main thread, ended by its `clip-end` message. */
 class FrameChannel implements AsyncIterable<Float32Array> {
   private readonly frames: Float32Array[] = [];
   private ended = false;
@@ -28,9 +27,9 @@ class FrameChannel implements AsyncIterable<Float32Array> {
   }
 
   /**
-   * `end` comes only when the consumer is done (all chunks received) or stopping early (Ctrl-C,
-   * an encoder failure): frames still queued are dropped, so a stop during decoding waits for
-   * at most the frame being decoded (issue 18).
+   * `clip-end` comes only when the consumer is done (all chunks received) or stopping early
+   * (Ctrl-C, an encoder failure): frames still queued are dropped, so a stop during decoding
+   * waits for at most the frame being decoded (issue 18).
    */
   end(): void {
     this.frames.length = 0;
@@ -57,22 +56,46 @@ class FrameChannel implements AsyncIterable<Float32Array> {
 async function main(): Promise<void> {
   const decoder = await VaeChunkDecoder.load(init.modelDir, { intraOpThreads: init.intraOpThreads, providers: init.providers });
   const reply = (msg: WorkerReply, transfer: ArrayBuffer[] = []): void => port!.postMessage(msg, transfer);
-  // Frames are decoded strictly in order by the same loop as in-process decoding (decodeStream).
-  const frames = new FrameChannel();
-  port!.on('message', (msg: WorkerRequest) => (msg.type === 'end' ? frames.end() : frames.push(msg.data)));
-  reply({ type: 'ready' });
-  try {
-    for await (const chunk of decodeStream(decoder, frames, init.size, { tiling: init.tiling })) {
-      // Copy into an exactly-sized buffer so it can be transferred without sharing ORT memory.
-      const data = chunk.data.byteOffset === 0 && chunk.data.buffer.byteLength === chunk.data.byteLength ? chunk.data : chunk.data.slice();
-      reply({ type: 'chunk', chunk: { ...chunk, data, zUnscaled: undefined, conv2Out: undefined } }, [data.buffer as ArrayBuffer]);
+  // Messages come in order: a clip's frames arrive after its `clip` and before its `clip-end`.
+  let frames: FrameChannel | null = null;
+  let clip: Promise<void> = Promise.resolve();
+  const decodeClip = async (request: Extract<WorkerRequest, { type: 'clip' }>, channel: FrameChannel): Promise<void> => {
+    try {
+      for await (const chunk of decodeStream(decoder, channel, request.size, { tiling: request.tiling })) {
+        // Copy into an exactly-sized buffer so it can be transferred without sharing ORT memory.
+        const data = chunk.data.byteOffset === 0 && chunk.data.buffer.byteLength === chunk.data.byteLength ? chunk.data : chunk.data.slice();
+        reply({ type: 'chunk', chunk: { ...chunk, data, zUnscaled: undefined, conv2Out: undefined } }, [data.buffer as ArrayBuffer]);
+      }
+      reply({ type: 'clip-done' });
+    } catch (e) {
+      const err = e as Error;
+      reply({ type: 'error', name: err.name, message: err.message });
     }
-  } catch (e) {
-    const err = e as Error;
-    reply({ type: 'error', name: err.name, message: err.message });
-  }
-  await decoder.release();
-  port!.close();
+  };
+  port!.on('message', (msg: WorkerRequest) => {
+    switch (msg.type) {
+      case 'clip': {
+        const channel = new FrameChannel();
+        frames = channel;
+        clip = clip.then(() => decodeClip(msg, channel));
+        return;
+      }
+      case 'frame':
+        frames?.push(msg.data);
+        return;
+      case 'clip-end':
+        frames?.end();
+        frames = null;
+        return;
+      case 'exit':
+        frames?.end();
+        void clip.then(async () => {
+          await decoder.release();
+          port!.close();
+        });
+    }
+  });
+  reply({ type: 'ready' });
 }
 
 main().catch((e: Error) => port.postMessage({ type: 'error', name: e.name, message: e.message } satisfies WorkerReply));

@@ -5,9 +5,9 @@
 import type { Latent } from '../core/types.js';
 import { latentFrames } from './decode-stream.js';
 import { encodeChunks, type EncodeChunksOptions, type VideoEncodeResult } from './encode.js';
-import { decodeStreamInWorker, type WorkerDecodeOptions } from './worker-decode-stream.js';
+import { decodeStreamInWorker, type ClipOptions, type WorkerDecodeOptions } from './worker-decode-stream.js';
 
-export interface RenderOptions extends EncodeChunksOptions, WorkerDecodeOptions {}
+export interface RenderOptions extends EncodeChunksOptions, WorkerDecodeOptions, ClipOptions {}
 
 /** Decodes `latent` (C, F, H, W, DiT space) with the converted VAE in `vaeDir` and writes the video. */
 export function renderLatentToVideo(vaeDir: string, latent: Latent, options: RenderOptions): Promise<VideoEncodeResult> {

@@ -35,17 +35,31 @@ describe('decode on a worker thread', () => {
     there.forEach((c, i) => expect(c.data).toEqual(here[i].data));
   });
 
-  it('a worker started ahead of its latent decodes the same chunks, once, and stops', async () => {
+  it('one worker, started ahead of its latents, decodes clip after clip and stops', async () => {
     const size = { height: 4, width: 6 };
     const here = await collect(decodeStream(model.decoder, latentFrames(model.latent), size));
-    const worker = VaeDecodeWorker.start(join(model.dir, 'vae'), size);
+    const worker = VaeDecodeWorker.start(join(model.dir, 'vae'));
     await new Promise((resolve) => setTimeout(resolve, 50)); // the caller denoising meanwhile
-    const there = await collect(worker.decode(latentFrames(model.latent)));
-    there.forEach((c, i) => expect(c.data).toEqual(here[i].data));
-    await expect(collect(worker.decode(latentFrames(model.latent)))).rejects.toThrow(/decodes one clip/);
-    // a worker that never decodes (a failed denoise) is stopped, twice without harm
-    const unused = VaeDecodeWorker.start(join(model.dir, 'vae'), size);
-    await Promise.all([unused.stop(), unused.stop()]);
+    for (let clip = 0; clip < 2; clip++) {
+      const there = await collect(worker.decode(latentFrames(model.latent), size));
+      expect(there).toHaveLength(here.length);
+      there.forEach((c, i) => expect(c.data).toEqual(here[i].data));
+    }
+    // a consumer that breaks off after one chunk leaves the worker ready for the next clip
+    for await (const _ of worker.decode(latentFrames(model.latent), size)) break;
+    expect((await collect(worker.decode(latentFrames(model.latent), size))).map((c) => c.firstFrame)).toEqual([0, 1, 5]);
+    await Promise.all([worker.stop(), worker.stop()]);
+    expect(worker.broken).toBe(true);
+    await expect(collect(worker.decode(latentFrames(model.latent), size))).rejects.toThrow(/has stopped/);
+    // a worker that never decodes (a failed denoise) stops too
+    await VaeDecodeWorker.start(join(model.dir, 'vae')).stop();
+  });
+
+  it('a failed clip marks the worker broken', async () => {
+    const worker = VaeDecodeWorker.start(join(model.dir, 'vae'));
+    await expect(collect(worker.decode([new Float32Array(5)], { height: 4, width: 6 }))).rejects.toThrow(VaeDecodeWorkerError);
+    expect(worker.broken).toBe(true);
+    await worker.stop();
   });
 
   it('reports a decode error from the worker as one typed error', async () => {
