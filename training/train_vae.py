@@ -11,13 +11,13 @@ import numpy as np
 import torch
 
 from common import DATA_SEED, OUT, VAE_CONFIG, setup, save_json
-from dataset import FRAMES, SIZE, make_clip
+from dataset import BACKGROUNDS, FRAMES, SIZE, make_clip
 from wan_modules.vae import WanVAE_
 
 
 def batch(step, bs, frames, crop, rng, obj_weight=8.0):
     """Clips of `frames` frames; `crop` < SIZE cuts a window that usually contains the object."""
-    vids, weights = [], []
+    vids, weights, backgrounds, masks = [], [], [], []
     for i in range(bs):
         clip = make_clip(DATA_SEED, step * 16 + i)
         k = int(rng.integers(0, FRAMES - frames + 1))
@@ -34,8 +34,25 @@ def batch(step, bs, frames, crop, rng, obj_weight=8.0):
             v = v[:, :, y0:y0 + crop, x0:x0 + crop]
             m = m[:, y0:y0 + crop, x0:x0 + crop]
         vids.append(v)
+        masks.append(m)
         weights.append(1.0 + obj_weight * m)
+        backgrounds.append(np.array(BACKGROUNDS[clip['attrs']['background']], np.float32) * 2 - 1)
+    batch.backgrounds = torch.from_numpy(np.stack(backgrounds))[:, :, None, None, None]
+    batch.masks = torch.from_numpy(np.stack(masks))  # [B, T, H, W], the object with a 2-pixel ring
     return torch.from_numpy(np.stack(vids)), torch.from_numpy(np.stack(weights))[:, None]
+
+
+def soft_centroids(video, background, window, floor=0.1):
+    """Per-frame object centroid (y, x) in pixels, weighted by the distance from the background
+    colour above `floor` inside `window` ([B, T, H, W], the object's neighbourhood: background
+    noise elsewhere would pull the centroid to the middle): [B, 3, T, H, W] -> ([B, T, 2], weight sums [B, T])."""
+    w = torch.relu((video - background).pow(2).sum(1).add(1e-8).sqrt() - floor) * window  # [B, T, H, W]
+    H, W = w.shape[-2:]
+    ys = torch.arange(H, dtype=w.dtype)[:, None] + 0.5
+    xs = torch.arange(W, dtype=w.dtype)[None, :] + 0.5
+    total = w.sum((-2, -1))
+    c = torch.stack([(w * ys).sum((-2, -1)), (w * xs).sum((-2, -1))], -1) / total.clamp(min=1e-6)[..., None]
+    return c, total
 
 
 def main():
@@ -68,6 +85,9 @@ def main():
     ap.add_argument('--latent-noise', type=float, default=0.0,
                     help='gaussian noise, relative to the batch std of mu, added before decoding: a smoother '
                          'latent space and a decoder that tolerates imperfect DiT samples')
+    ap.add_argument('--centroid-weight', type=float, default=0.0,
+                    help='weight of the per-frame object centroid error in pixels (objects where the clip has them '
+                         'in every frame: no within-chunk lag and catch-up)')
     args = ap.parse_args()
     setup(1)
     model = WanVAE_(**VAE_CONFIG)
@@ -114,6 +134,15 @@ def main():
         if args.temporal_weight:
             d_err = err[:, :, 1:] - err[:, :, :-1]  # (rec_t - rec_t-1) - (x_t - x_t-1)
             loss = loss + args.temporal_weight * (w[:, :, 1:] * d_err.abs()).mean()
+        if args.centroid_weight:
+            bg = batch.backgrounds
+            # the object's neighbourhood: its ringed mask grown by 6 more pixels
+            window = torch.nn.functional.max_pool2d(batch.masks, 13, stride=1, padding=6)
+            c_rec, _ = soft_centroids(rec, bg, window)
+            c_true, mass = soft_centroids(x, bg, window)
+            present = (mass > 2.0).float()[..., None]  # frames whose (cropped) object is visible
+            l_cent = ((c_rec - c_true).abs() * present).sum() / present.sum().clamp(min=1)
+            loss = loss + args.centroid_weight * l_cent
         if args.colour_weight:
             # w - 1 is the (ringed) object mask times obj_weight: compare mask-weighted mean colours
             m = (w - 1).clamp(min=0)
@@ -128,7 +157,8 @@ def main():
         if step % 25 == 0 or step == args.steps - 1:
             el = time.time() - t0
             print(f'step {step:5d} rec {l_rec.item():.4f} kl {kl.item():.3f} '
-                  f'mae {err.abs().mean().item():.4f} {el:.0f}s', flush=True)
+                  f'mae {err.abs().mean().item():.4f}' + (f' centroid {l_cent.item():.3f}px' if args.centroid_weight else '')
+                  + f' {el:.0f}s', flush=True)
             log.append(dict(step=step, rec=l_rec.item(), kl=kl.item(), mae=err.abs().mean().item(), seconds=el))
     train_s = time.time() - t0
     model.eval()
