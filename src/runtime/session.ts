@@ -9,12 +9,22 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { UserError } from '../core/errors.js';
 
-export type Session = ort.InferenceSession;
-export type Tensor = ort.Tensor;
-export type Feeds = Record<string, ort.Tensor>;
+export type Session = Ort.InferenceSession;
+export type Tensor = Ort.Tensor;
+export type Feeds = Record<string, Ort.Tensor>;
+
+let loaded: typeof Ort | null = null;
+/**
+ * onnxruntime-node, loaded on first use: a thread that only parses and checks a request (the
+ * CLI's main thread, whose model runs on a lane thread) does not load the native library.
+ */
+function ort(): typeof Ort {
+  loaded ??= createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
+  return loaded;
+}
 
 /** Execution providers diffsparse knows how to ask onnxruntime-node for. */
 export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
@@ -77,7 +87,7 @@ function providerInstalled(name: string, bundled: boolean): boolean {
 
 /** The providers this onnxruntime-node build supports, with whether each is installed. */
 export function availableProviders(): { name: string; installed: boolean }[] {
-  return ort.listSupportedBackends().map((b) => ({ name: b.name, installed: providerInstalled(b.name, b.bundled) }));
+  return ort().listSupportedBackends().map((b) => ({ name: b.name, installed: providerInstalled(b.name, b.bundled) }));
 }
 
 const FIX: Record<string, string> = {
@@ -92,16 +102,16 @@ export function checkProviders(providers: readonly string[]): ExecutionProvider[
   for (const p of providers) {
     if (!(EXECUTION_PROVIDERS as readonly string[]).includes(p)) throw new ExecutionProviderError(`unknown device "${p}"; use one of ${EXECUTION_PROVIDERS.join(', ')}`);
     const a = available.find((b) => b.name === p);
-    if (!a) throw new ExecutionProviderError(`device ${p} is not supported by onnxruntime-node ${ort.env.versions.node ?? ''} on ${process.platform}-${process.arch} (it has ${available.map((b) => b.name).join(', ')}); ${FIX[p] ?? 'use --device cpu'}`);
+    if (!a) throw new ExecutionProviderError(`device ${p} is not supported by onnxruntime-node ${ort().env.versions.node ?? ''} on ${process.platform}-${process.arch} (it has ${available.map((b) => b.name).join(', ')}); ${FIX[p] ?? 'use --device cpu'}`);
     if (!a.installed) throw new ExecutionProviderError(`device ${p}: onnxruntime-node's ${p} provider is not installed; ${FIX[p] ?? 'use --device cpu'}`);
   }
   return providers as ExecutionProvider[];
 }
 
 /** The onnxruntime options createSession uses (exported so tests can inspect what a setting turns off). */
-export function sessionOptionsFor(options: SessionOptions = {}): ort.InferenceSession.SessionOptions {
+export function sessionOptionsFor(options: SessionOptions = {}): Ort.InferenceSession.SessionOptions {
   const providers = options.providers ?? ['cpu'];
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
+  const sessionOptions: Ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: options.intraOpThreads ?? 2,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
@@ -123,7 +133,7 @@ export async function createSession(model: string | Uint8Array, options: Session
   const providers = options.providers ?? ['cpu'];
   const sessionOptions = sessionOptionsFor(options);
   try {
-    return typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+    return typeof model === 'string' ? await ort().InferenceSession.create(model, sessionOptions) : await ort().InferenceSession.create(model, sessionOptions);
   } catch (e) {
     const p = providers.find((name) => name !== 'cpu' && String((e as Error).message).toLowerCase().includes(name));
     if (p) throw new ExecutionProviderError(`device ${p} failed to start a session: ${(e as Error).message}; ${FIX[p] ?? 'use --device cpu'}`);
@@ -132,9 +142,9 @@ export async function createSession(model: string | Uint8Array, options: Session
 }
 
 export function f32Tensor(data: Float32Array, dims: number[]): Tensor {
-  return new ort.Tensor('float32', data, dims);
+  return new (ort().Tensor)('float32', data, dims);
 }
 
 export function i64Tensor(data: BigInt64Array | number[], dims: number[]): Tensor {
-  return new ort.Tensor('int64', data instanceof BigInt64Array ? data : BigInt64Array.from(data.map(BigInt)), dims);
+  return new (ort().Tensor)('int64', data instanceof BigInt64Array ? data : BigInt64Array.from(data.map(BigInt)), dims);
 }

@@ -15,8 +15,6 @@
 import type { ForwardHooks, PassState } from '../../models/wan/dit/hooks.js';
 import type { WanDiT } from '../../models/wan/dit/runtime.js';
 import type { GuidanceBranch } from '../../core/types.js';
-import { denoise } from '../../sampling/denoise.js';
-import { SparseDiT } from '../executor.js';
 import { generationFlops, type FlopsShape } from '../flops.js';
 import { passInfo, recordExecuted, type SparseRunState } from '../run-state.js';
 import type { LearnCase, Sampling } from '../learn.js';
@@ -138,6 +136,8 @@ export interface EasyCacheRun {
 /** Runs a threshold on cases; returns the final latents and the FLOPs ratio it ran. */
 export async function runEasyCache(dit: WanDiT, cases: readonly LearnCase[], sampling: Sampling, shape: FlopsShape, settings: EasyCacheSettings): Promise<EasyCacheRun> {
   const made = easyCachePlan(sampling.steps, dit.config.numLayers, settings);
+  // The executor and the sampler load here, not with the registry the CLI reads at start-up.
+  const [{ SparseDiT }, { denoise }] = await Promise.all([import('../executor.js'), import('../../sampling/denoise.js')]);
   const model = await SparseDiT.create(dit, made.plan, { hooks: made.hooks });
   try {
     const latents: Float32Array[] = [];
