@@ -112,6 +112,7 @@ nice -n 5 $PY train_vae.py --init $OUT/vae.pt --freeze-encoder --steps 500 --max
   --colour-weight 2 --latent-noise 0.2 --centroid-weight 0.05 --tag _s &
 nice -n 5 $PY train_dit.py $H --rank 0
 wait
-./ship_v2.sh $OUT/dit_v2h.pt
+# h was stopped by hand after 68 min and not shipped (README.md); its EMA snapshot is the next starting point
+cp $OUT/dit_v2h_snap.pt $OUT/dit_v2h.pt
 # milestone weights for the next session (checkpoints-v2/, float16); `checkpoint.py restore` brings them back
 $PY checkpoint.py save
