@@ -10,6 +10,7 @@ import path from 'node:path';
 import { resolvePipeline, type PipelineDefaults, type ResolvedPipeline } from '../pipeline/definition.js';
 import type { TrainedRange } from '../pipeline/trained.js';
 import { parseSchedule } from '../sparsity/schedule.js';
+import { attentionNote, type AttentionVariant } from '../sparsity/flops.js';
 
 export interface PipelinePart {
   part: 'dit' | 'vae' | 'text-encoder' | 'tokenizer';
@@ -34,6 +35,8 @@ export interface ShippedSchedule {
   psnr?: number;
   /** 'linear' when the schedule runs with reused outputs forecast. */
   forecast?: 'linear';
+  /** The self-attention variant of its partially recomputed blocks. */
+  attention?: AttentionVariant;
   /** Why the file could not be read, if it could not. */
   problem?: string;
 }
@@ -112,6 +115,7 @@ async function schedules(p: ResolvedPipeline): Promise<ShippedSchedule[]> {
         ...(s.provenance.budget !== undefined && { budget: s.provenance.budget }),
         ...(typeof s.fidelity?.psnr === 'number' && { psnr: s.fidelity.psnr }),
         ...(s.forecast && { forecast: s.forecast }),
+        attention: s.attention,
       });
     } catch (e) {
       out.push({ name, file, problem: (e as Error).message });
@@ -151,7 +155,7 @@ export function pipelineInfoLines(d: PipelineDescription): string[] {
     L.push('  schedules:');
     for (const s of d.schedules) {
       if (s.problem) L.push(`    ${s.name}: unreadable (${s.problem})`);
-      else L.push(`    ${s.name}: ${s.steps} steps ${s.solver}, FLOPs ${((s.flopsRatio ?? 1) * 100).toFixed(1)}% of dense, ${s.provenance}${s.budget !== undefined ? ` at budget ${s.budget}` : ''}${s.forecast ? ', reused outputs forecast' : ''}${s.psnr !== undefined ? `, PSNR ${s.psnr.toFixed(1)} dB vs dense` : ''}, ${s.created?.slice(0, 10)}`);
+      else L.push(`    ${s.name}: ${s.steps} steps ${s.solver}, FLOPs ${((s.flopsRatio ?? 1) * 100).toFixed(1)}% of dense, ${s.provenance}${s.budget !== undefined ? ` at budget ${s.budget}` : ''}${s.forecast ? ', reused outputs forecast' : ''}${attentionNote(s.attention) && `, ${attentionNote(s.attention)}`}${s.psnr !== undefined ? `, PSNR ${s.psnr.toFixed(1)} dB vs dense` : ''}, ${s.created?.slice(0, 10)}`);
     }
   }
   L.push(`  memory: ${formatBytes(d.weightsBytes)} of weights loaded by a generation (DiT + VAE decoder + text encoder), activations on top`);

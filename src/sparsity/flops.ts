@@ -16,6 +16,10 @@ export type AttentionVariant =
 
 export const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['reuse', 'fresh-kv', 'cached-kv'];
 
+/** How a description names the self-attention of recomputed tokens ('' for the default, reuse). */
+export const attentionNote = (variant: AttentionVariant | undefined): string =>
+  variant === 'fresh-kv' ? 'recomputed tokens attend to fresh keys/values of all tokens' : variant === 'cached-kv' ? 'recomputed tokens attend to cached keys/values of the others' : '';
+
 /** The model and problem sizes FLOPs depend on. */
 export interface FlopsShape {
   dim: number;

@@ -89,6 +89,13 @@ describe('what a sparse run did is said and recorded', () => {
     expect(r.stderr).not.toMatch(/sparsity: schedule/);
   });
 
+  it('a schedule whose recomputed tokens attend to fresh keys/values says so', async () => {
+    const fresh = variant('fresh-kv', (s) => (s.attention = 'fresh-kv'));
+    const r = await generate(['--steps', '20', '--frames', '9', '--schedule', fresh, '--seed', '7']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/recomputed tokens attend to fresh keys\/values of all tokens/);
+  });
+
   it('a schedule learned with forecasting runs with it and says so', async () => {
     const forecast = variant('forecast', (s) => (s.forecast = 'linear'));
     const r = await generate(['--steps', '20', '--frames', '9', '--schedule', forecast, '--seed', '7', '--json', '--save-latent']);

@@ -47,7 +47,7 @@ describe('info on a pipeline (issue 19, item 1)', () => {
     expect(d.schedules.map((s) => [s.name, s.provenance])).toEqual([['learned-75', 'learned'], ['learned-50', 'learned'], ['learned-35', 'learned']]);
     const text = pipelineInfoLines(d).join('\n');
     expect(text).toMatch(/trained on: 128x128; 17 frames/);
-    expect(text).toMatch(/learned-50: 20 steps unipc, FLOPs \d\d\.\d% of dense, learned at budget 0\.5, reused outputs forecast, PSNR/);
+    expect(text).toMatch(/learned-50: 20 steps unipc, FLOPs \d\d\.\d% of dense, learned at budget 0\.5, reused outputs forecast, recomputed tokens attend to fresh keys\/values of all tokens, PSNR/);
     expect(await describePath('wan-demo')).toMatchObject({ kind: 'model-folder', pipeline: { name: 'wan-demo', trained: { sizes: ['128x128'] } } });
   });
 

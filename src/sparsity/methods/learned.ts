@@ -5,6 +5,7 @@
  * Neither a schedule nor a budget, or a budget of 1 (all of dense FLOPs), means the dense model.
  */
 import { SparsityRequestError } from '../errors.js';
+import { attentionNote } from '../flops.js';
 import type { FlopsShape } from '../flops.js';
 import { planFromSchedule } from '../run-state.js';
 import { DEFAULT_LEVELS, loadSchedule, type Schedule } from '../schedule.js';
@@ -65,7 +66,7 @@ export const learned = {
     const forecast = schedule.forecast === 'linear' || r.forecast === 'linear';
     return {
       plan: { ...planFromSchedule(schedule), ...(forecast && forecastPlan('learned', schedule.reuse)) },
-      description: `schedule ${picked.name ?? picked.file} (${kind}: ${method})${forecast ? '; reused outputs forecast (linear)' : ''}`,
+      description: `schedule ${picked.name ?? picked.file} (${kind}: ${method})${forecast ? '; reused outputs forecast (linear)' : ''}${attentionNote(schedule.attention) && `; ${attentionNote(schedule.attention)}`}`,
       source: { file: picked.file, ...(picked.name !== undefined && { name: picked.name }), provenance: picked.schedule.provenance },
       warnings,
     };
