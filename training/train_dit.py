@@ -101,6 +101,10 @@ def main():
     ap.add_argument('--object-weight', type=float, default=0.0,
                     help='extra loss weight on latent pixels the object covers (object_masks.py): weight 1 + W * coverage; '
                          'the object is ~8%% of the latent, so unweighted the loss is mostly background')
+    ap.add_argument('--motion-weight', type=float, default=0.0,
+                    help='extra loss on the frame-to-frame differences of the velocity error (weighted like the '
+                         'main loss): errors that jump between latent frames show up as an object jumping between '
+                         'video frames, while a steady offset does not')
     ap.add_argument('--time-cosine', action='store_true',
                     help='cosine lr over --max-minutes of wall time instead of over --steps')
     ap.add_argument('--snapshot-minutes', type=float, default=0, help='save the EMA every N minutes (0: never)')
@@ -175,7 +179,11 @@ def main():
         if masks is not None:
             w = w * (1 + args.object_weight * masks[i][:, None])
         w = w.expand_as(x0)
-        loss = ((v - (noise - x0)).pow(2) * w).sum() / w.sum()
+        err = v - (noise - x0)
+        loss = (err.pow(2) * w).sum() / w.sum()
+        if args.motion_weight:
+            wd = 0.5 * (w[:, :, 1:] + w[:, :, :-1])
+            loss = loss + args.motion_weight * ((err[:, :, 1:] - err[:, :, :-1]).pow(2) * wd).sum() / wd.sum()
         for g in opt.param_groups:
             g['lr'] = lr_at(step, prog) * g['mult']
         opt.zero_grad()

@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../batch/helpers/redis-server.js';
-import { ensureBuilt, fastRunnerFlags, runBinary, type CliRun } from './helpers/binary.js';
+import { REPO_ROOT, ensureBuilt, fastRunnerFlags, runBinary, type CliRun } from './helpers/binary.js';
 
 beforeAll(() => ensureBuilt());
 
@@ -76,6 +77,16 @@ describe('diffsparse CLI error paths (built binary)', () => {
     const run = await runBinary(['generate', 'a fox', '--pipeline', './missing-model', '--json']);
     expect(run.code).toBe(1);
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, exitCode: 1, error: { name: 'PipelineDefinitionError', message: expect.stringContaining('missing-model') } });
+  });
+
+  it('a reader that closes the pipe early (`--help | head -1`) ends the command quietly, exit 0', async () => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/diffsparse.js'), 'generate', '--help'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.destroy(); // the reader is gone before the help is written, as after `head -1` has its line
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(0);
   });
 
   it('Ctrl-C aborts, leaves no partial output and exits 130', async () => {
