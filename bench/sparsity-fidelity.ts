@@ -37,7 +37,9 @@
  * none[,linear] (also run module-output methods with reused outputs forecast), --learn-forecast
  * linear (learn with reused outputs forecast in every measured run; the schedules record it),
  * --forecast-axis step|sigma, --no-learn, --schedules a.json,b.json (evaluate schedule files at
- * their provenance budget), --block-ablation (also learn with levels 0 and 1 only: does the
+ * their provenance budget; with two or more at a budget it prints the choice among them: the
+ * lowest latent rel-L2 on the evaluation cases, which for choosing are training-split captions
+ * none of the files was searched on), --block-ablation (also learn with levels 0 and 1 only: does the
  * token level help beyond choosing steps?), --methods (baselines to run), --threads (intra-op
  * threads, default 1: on a loaded 2-core machine one thread per session is several times
  * faster), --model-id.
@@ -377,6 +379,8 @@ const saveJobs: (() => Promise<void>)[] = [];
 const saved: { key: string; file: string; schedule: Schedule }[] = [];
 
 const methodFilter = values.methods ? new Set(values.methods.split(',')) : null;
+/** Rows of the --schedules files as they ran (their own forecast), for the choice among them. */
+const fileRows = new Set<string>();
 const variants = values.variants!.split(',') as AttentionVariant[];
 for (const budget of values.budgets!.split(',').map(Number)) {
   console.log(`budget ${Math.round(budget * 100)}% of dense FLOPs`);
@@ -388,6 +392,7 @@ for (const budget of values.budgets!.split(',').map(Number)) {
     const s = await loadSchedule(file, { layers });
     if (s.provenance.budget !== budget) continue;
     const plan = { ...planFromSchedule(s.table.length === steps ? s : resampleSchedule(s, steps, { flops: shape })) };
+    fileRows.add(basename(file));
     await evaluate(budget, `${basename(file)}`, s.provenance.kind, plan, s.flopsRatio);
     if (forecasts.includes('linear')) await evaluate(budget, `${basename(file)} + forecast (${forecastAxis})`, s.provenance.kind, { ...plan, forecast: 'linear', forecastAxis }, s.flopsRatio);
   }
@@ -442,6 +447,14 @@ for (const budget of [...new Set(results.map((r) => r.budget))]) {
   const over = base.filter((b) => !fair.includes(b) && metric(b) > metric(best));
   const drop = mine.adherence && denseAdherence ? Math.max(...ADHERENCE_KEYS.map((k) => denseAdherence[k] - mine.adherence![k])) : null;
   say(`- ${Math.round(budget * 100)}%: learned (${mine.kind}, FLOPs ${mine.ratio.toFixed(3)}) ${metric(mine).toFixed(2)} vs best baseline ${best.method} (FLOPs ${best.ratio.toFixed(3)}) ${metric(best).toFixed(2)}: ${(metric(mine) - metric(best) >= 0 ? '+' : '')}${(metric(mine) - metric(best)).toFixed(2)} dB${mine.ssim !== null && best.ssim !== null ? `, SSIM ${mine.ssim.toFixed(4)} vs ${best.ssim.toFixed(4)}` : ''}${drop === null ? '' : `; adherence worst drop vs dense ${drop.toFixed(0)} points`}${over.length ? `; with more FLOPs than learned: ${over.map((b) => `${b.method} (FLOPs ${b.ratio.toFixed(3)}) ${metric(b).toFixed(2)}`).join(', ')}` : ''}${metric(mine) < metric(best) ? ` — ${best.method} is better on the held-out cases: ship the baseline at this budget, not this file` : ''}`);
+}
+// The rule the shipped files were chosen by: among schedule files of one budget, each searched on
+// its own selection cases, the lowest final-latent rel-L2 on cases none of them saw (--eval-*).
+for (const budget of [...new Set(results.map((r) => r.budget))]) {
+  const files = results.filter((r) => r.budget === budget && fileRows.has(r.method));
+  if (files.length < 2) continue;
+  const [first, ...rest] = [...files].sort((a, b) => a.relL2 - b.relL2);
+  say(`- choice at ${Math.round(budget * 100)}% (lowest latent rel-L2 on these cases): ${first.method} ${first.relL2.toFixed(4)}; then ${rest.map((r) => `${r.method} ${r.relL2.toFixed(4)}`).join(', ')}`);
 }
 if (learning.length) {
   const cal = [...calibrated.values()].reduce((a, c) => ({ g: a.g + c.generations, m: a.m + c.minutes }), { g: 0, m: 0 });

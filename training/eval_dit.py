@@ -78,7 +78,7 @@ def main():
         st = json.load(open(args.stats))
         m['vae'] = WanVAE(m['vae'].model, st['mean'], st['std'])
     if args.ceiling:
-        ok = dict(gt_c=0, gt_d=0, rec_c=0, rec_d=0)
+        ok = {f'{k}_{a}': 0 for k in ('gt', 'rec') for a in 'cdsk'}  # colour, direction, shape, continuity
         for i in range(16):
             clip = make_clip(DATA_SEED, i, held_out_split=True)
             a = clip['attrs']
@@ -88,6 +88,8 @@ def main():
                 r = measure(v)
                 ok[k + '_c'] += r['colour'] == a['colour']
                 ok[k + '_d'] += r['direction'] == a['direction']
+                ok[k + '_s'] += r['shape'] == a['shape']
+                ok[k + '_k'] += bool(r['continuous'])
         print('ceiling /16', ok, flush=True)
         if args.seeds == 0:
             return
