@@ -130,12 +130,15 @@ export interface GenerationFlops {
 
 /**
  * FLOPs of a whole generation under a (step × layer) level table, the same table used for
- * every guidance branch.
+ * every guidance branch. Step 0 counts as dense whatever the table says: nothing is cached
+ * before it, so every method runs it whole (a table that claims otherwise would under-report).
  */
 export function generationFlops(s: FlopsShape, table: readonly (readonly number[])[], variant: AttentionVariant, branches = 2): GenerationFlops {
   const dense = denseBlockFlops(s).total;
   let blocks = 0;
-  for (const row of table) for (const level of row) blocks += levelFlops(s, level, variant);
+  table.forEach((row, t) => {
+    for (const level of row) blocks += levelFlops(s, t === 0 ? 1 : level, variant);
+  });
   blocks *= branches;
   const steps = table.length;
   const denseBlocks = steps * s.layers * dense * branches;

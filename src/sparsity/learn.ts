@@ -278,9 +278,15 @@ export function solveForBudget(p: LearnProblem, cost: CostTable): SolvedTable {
     denseBlockFlops: denseBlockFlops(p.shape).total,
     blockFlopsBudget: Math.max(0, blockBudget),
   };
-  const aged = (maxRun?: number): ReturnType<typeof solveAgedSchedule> => solveAgedSchedule({ ...problem, growth: p.growth!, ...(maxRun !== undefined && { maxRun }) });
+  // The DP may only meet a budget by paying a forbidden cell (step 0 below dense: the executor
+  // would run it whole anyway, so the table's FLOPs would be a fiction): that is no solution.
+  const fits = <T extends { cost: number }>(sol: T): T => {
+    if (sol.cost >= FORBIDDEN_COST) throw new SolverInputError(`solver: a budget of ${p.budget} cannot keep the first step dense${p.maxRun !== undefined ? ` with runs of at most ${p.maxRun} sparse steps` : ''}; raise the budget`);
+    return sol;
+  };
+  const aged = (maxRun?: number): ReturnType<typeof solveAgedSchedule> => fits(solveAgedSchedule({ ...problem, growth: p.growth!, ...(maxRun !== undefined && { maxRun }) }));
   let sol;
-  if (p.growth === undefined) sol = solveLevelSchedule(problem);
+  if (p.growth === undefined) sol = fits(solveLevelSchedule(problem));
   else
     try {
       sol = aged(p.maxRun);

@@ -149,3 +149,24 @@ describe('learning with forecast (reused outputs extrapolated in every measured 
     expect(plain.schedule.forecast).toBeUndefined();
   });
 });
+
+describe('the first step is dense whatever a table says', () => {
+  it('counts step 0 as dense in a generation\'s FLOPs (nothing is cached before it, so it always runs whole)', () => {
+    const ones = Array.from({ length: steps }, () => [1, 1, 1]);
+    const sparseStart = ones.map((row, t) => (t === 0 ? [0, 0.25, 0] : row));
+    expect(generationFlops(shape, sparseStart, 'fresh-kv').ratio).toBe(generationFlops(shape, ones, 'fresh-kv').ratio);
+    const later = ones.map((row, t) => (t === 1 ? [0, 0, 0] : row));
+    expect(generationFlops(shape, later, 'fresh-kv').ratio).toBeLessThan(1);
+  });
+
+  it('a budget that short runs could only meet by a sparse step 0 is solved with longer runs instead', () => {
+    const cost = emptyCostTable(steps, 3, [0, 0.25, 0.5, 0.75, 1]);
+    for (let t = 1; t < steps; t++) for (let l = 0; l < 3; l++) cost[t][l].forEach((_, s, c) => s < 4 && (c[s] = (1 - s / 4) ** 2));
+    const p = { steps, layers: 3, shape, budget: 0.3, growth: 2 };
+    // runs of at most 1 need every other step dense from step 0 on (4 of 8): more than 30%
+    const solved = solveForBudget({ ...p, maxRun: 1 }, cost);
+    expect(solved.table[0]).toEqual([1, 1, 1]);
+    expect(solved.flopsRatio).toBeLessThanOrEqual(0.3 + 1e-9);
+    expect(() => solveForBudget({ ...p, budget: 0.05 }, cost)).toThrow(/cannot keep the first step dense; raise the budget/);
+  });
+});
