@@ -117,7 +117,8 @@ cp $OUT/dit_v2h_snap.pt $OUT/dit_v2h.pt
 # milestone weights for the next session (checkpoints-v2/, float16); `checkpoint.py restore` brings them back
 $PY checkpoint.py save
 # DiT i: continues h's EMA (6 blocks) with an extra loss on frame-to-frame differences of the velocity error
-# (--motion-weight), lr 1.5e-4 cosine over 900 steps (session 9; step-based, so pausing the ranks costs nothing)
+# (--motion-weight), lr 1.5e-4 cosine over 900 steps (session 9; step-based, so pausing the ranks costs nothing);
+# not shipped, no better than v2g (README.md): resume from dit_v2h.pt
 rm -f $OUT/ddp_rendezvous
 I="--init $OUT/dit_v2h.pt --layers 6 --tag _v2i --world 2 --bs 64 --steps 900 --lr 1.5e-4 --text-lr-mult 2 --warmup 30
    --first-frame-weight 3 --object-weight 8 --motion-weight 0.5 --max-minutes 150 --snapshot-minutes 10"
