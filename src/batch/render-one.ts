@@ -21,20 +21,45 @@ export interface RenderOneOptions {
   onStart?(request: GenerateRequest): void;
   /** Replace an existing regular file at the output (default false: refuse before rendering). */
   overwrite?: boolean;
+  /** A lane already starting (see `startLaneEarly`); renderOne then owns it and stops it on every path. */
+  lane?: EarlyLane;
 }
 
-export async function renderOne({ request, runner, signal, onProgress, onStart, overwrite = false }: RenderOneOptions): Promise<GenerateResult> {
+/** A lane thread started ahead of the checks that decide whether it is needed. */
+export interface EarlyLane {
+  readonly lane: Promise<Lane>;
+  /** Stop it (once started), for a command that ends before rendering. */
+  cancel(): Promise<void>;
+}
+
+/**
+ * Starts the lane thread now, so that its start-up (a fresh thread loading its modules, about
+ * 0.1 s) runs on the other core while the main thread checks the request and the output.
+ */
+export function startLaneEarly(runner?: RunnerSpec): EarlyLane {
+  const lane = Lane.start(runner ?? defaultRunnerSpec(), 'generate');
+  lane.catch(() => undefined); // its error surfaces where it is awaited, if it ever is
+  return { lane, cancel: () => lane.then((l) => l.close(), () => undefined) };
+}
+
+export async function renderOne({ request, runner, signal, onProgress, onStart, overwrite = false, lane: early }: RenderOneOptions): Promise<GenerateResult> {
   const output = path.resolve(request.output);
-  // Checked before any work: a device, folder or FIFO is never replaced, a file only when asked.
-  await checkOutputTargets(renderTargets(output, request.saveLatent === true), { overwrite, folder: request.format === 'png' });
-  await ensureWritableDir(path.dirname(output));
-  await removeDeadStages(path.dirname(output)); // left by a run killed with SIGKILL
-  if (signal?.aborted) throw new AbortedError();
-  onStart?.(request);
-  const stage = await createStage(output);
+  let stage: Awaited<ReturnType<typeof createStage>>;
+  try {
+    // Checked before any work: a device, folder or FIFO is never replaced, a file only when asked.
+    await checkOutputTargets(renderTargets(output, request.saveLatent === true), { overwrite, folder: request.format === 'png' });
+    await ensureWritableDir(path.dirname(output));
+    await removeDeadStages(path.dirname(output)); // left by a run killed with SIGKILL
+    if (signal?.aborted) throw new AbortedError();
+    onStart?.(request);
+    stage = await createStage(output);
+  } catch (err) {
+    await early?.cancel();
+    throw err;
+  }
   let lane: Lane | undefined;
   try {
-    lane = await Lane.start(runner ?? defaultRunnerSpec(), 'generate');
+    lane = await (early?.lane ?? Lane.start(runner ?? defaultRunnerSpec(), 'generate'));
     const result = await lane.generate({ ...request, output: stage.output }, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
     const moved = await commitStage(stage, output);
     const finalPath = (staged: string | null): string | null => (staged ? moved.get(path.basename(staged)) ?? null : null);

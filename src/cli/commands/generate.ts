@@ -100,18 +100,30 @@ trained on, and generate warns outside it.`,
     const runner = runnerFrom(flags);
     const request = requestFromFlags(prompt, flags);
     const progress = new ProgressReporter(ctx.stderr);
-    // Every check that needs no model work runs here, before a thread or a model is started (issue 17);
-    // a custom --runner renders with its own model, so only the built-in pipeline is checked.
+    // Every check that needs no model work runs here, before a model is loaded (issue 17); the lane
+    // thread only loads its code meanwhile. A custom --runner renders with its own model, so only
+    // the built-in pipeline is checked.
     if (flags.runner && flags.dryRun) throw new UsageError('--dry-run checks and estimates the built-in pipeline; drop --runner');
+    const started = Date.now();
+    const { renderOne, startLaneEarly } = await import('../../batch/render-one.js');
+    // The thread starts while the checks run; a request they stop never reaches it.
+    const lane = flags.dryRun ? undefined : startLaneEarly(runner);
     if (!flags.runner) {
       const { checkBeforeRun } = await import('./generate-estimate.js');
-      const done = await checkBeforeRun(ctx, progress, flags.pipeline, request, { threads: flags.threads, dryRun: flags.dryRun === true, json: flags.json === true, ...(flags.lowMemory !== undefined && { lowMemory: flags.lowMemory }) });
-      if (done) return;
+      let done: boolean;
+      try {
+        done = await checkBeforeRun(ctx, progress, flags.pipeline, request, { threads: flags.threads, dryRun: flags.dryRun === true, json: flags.json === true, ...(flags.lowMemory !== undefined && { lowMemory: flags.lowMemory }) });
+      } catch (err) {
+        await lane?.cancel();
+        throw err;
+      }
+      if (done) {
+        await lane?.cancel();
+        return;
+      }
     }
-    const started = Date.now();
-    const { renderOne } = await import('../../batch/render-one.js');
     const result = await renderOne({
-      request, runner, signal: ctx.signal, onProgress: (p) => progress.update(p), overwrite: flags.overwrite === true,
+      request, runner, signal: ctx.signal, onProgress: (p) => progress.update(p), overwrite: flags.overwrite === true, ...(lane && { lane }),
       // The seed is printed before the (long) render, so it is known even if the run is stopped.
       onStart: () => progress.line(`seed ${request.seed}${flags.seed === undefined ? ' (random)' : ''} -> ${request.output}`),
     });
