@@ -16,9 +16,11 @@ export interface PipelineRunnerOptions {
   providers?: ExecutionProvider[];
   /** DiT blocks loaded for their turn only; absent: chosen from the available memory. */
   lowMemory?: boolean;
+  /** Start the VAE decode worker while the models load (a runner that will decode; see PipelineLoadOptions). */
+  startDecoder?: boolean;
 }
 
 export async function createRunner(options: PipelineRunnerOptions = {}): Promise<Renderer> {
   checkPipelineArg(options.pipeline);
-  return Pipeline.load(options.pipeline, { ...(options.threads !== undefined && { threads: options.threads }), ...(options.providers !== undefined && { providers: options.providers }), ...(options.lowMemory !== undefined && { lowMemory: options.lowMemory }) });
+  return Pipeline.load(options.pipeline, { ...(options.threads !== undefined && { threads: options.threads }), ...(options.providers !== undefined && { providers: options.providers }), ...(options.lowMemory !== undefined && { lowMemory: options.lowMemory }), ...(options.startDecoder && { startDecoder: true }) });
 }

@@ -30,12 +30,15 @@ export function addRunnerOptions(command: Command): Command {
     .addOption(new Option('--runner-options <json>', 'JSON options passed to --runner\'s createRunner').argParser(jsonObject));
 }
 
-/** The runner the flags select; a missing model folder fails here, before any thread starts. */
-export function runnerFrom(flags: RunnerFlags): RunnerSpec {
+/**
+ * The runner the flags select; a missing model folder fails here, before any thread starts.
+ * `decodes`: the runner will decode too (`generate`), so the built-in pipeline starts its decoder early.
+ */
+export function runnerFrom(flags: RunnerFlags, { decodes = false } = {}): RunnerSpec {
   if (flags.runner) return { module: flags.runner, options: flags.runnerOptions ?? {} };
   checkPipelineArg(flags.pipeline);
   if (flags.device) checkProviders(flags.device); // a provider that is not installed fails here, naming the fix
-  return defaultRunnerSpec({ ...(flags.pipeline ? { pipeline: flags.pipeline } : {}), ...(flags.threads ? { threads: flags.threads } : {}), ...(flags.device && { providers: flags.device }), ...(flags.lowMemory !== undefined && { lowMemory: flags.lowMemory }) });
+  return defaultRunnerSpec({ ...(flags.pipeline ? { pipeline: flags.pipeline } : {}), ...(flags.threads ? { threads: flags.threads } : {}), ...(flags.device && { providers: flags.device }), ...(flags.lowMemory !== undefined && { lowMemory: flags.lowMemory }), ...(decodes && { startDecoder: true }) });
 }
 
 /** The sparsity methods, from their registry (src/sparsity/methods/). */

@@ -49,6 +49,12 @@ export interface PipelineLoadOptions {
   providers?: readonly ExecutionProvider[];
   /** DiT blocks loaded for their turn only (issue 17); default: chosen from the available memory (pipeline/memory.ts). */
   lowMemory?: boolean;
+  /**
+   * Start the VAE decode worker first, so its thread and sessions load on the other core while the
+   * text encoder and the DiT load (session creation uses one core), not while the DiT denoises:
+   * for a runner that will decode (`generate`). Default false: it starts with the first generation.
+   */
+  startDecoder?: boolean;
 }
 
 export class Pipeline {
@@ -69,15 +75,23 @@ export class Pipeline {
     const threads = options.threads ?? 2;
     const providers = checkProviders(options.providers ?? definition.providers ?? ['cpu']);
     const vae = readVaeManifest(definition.models.vae);
-    const text = await TextEncoder.load(definition.models.text, { intraOpThreads: threads, providers });
-    const ditManifest = readDiTManifest(definition.models.dit);
-    const textBytes = text.encoder instanceof T5EncoderSession ? 4 * t5Parameters(text.encoder.config).total : 0;
-    const { lowMemory } = chooseLowMemory(weightsInMemory(ditManifest.config, ditManifest.quantized, textBytes, ditManifest.storageDtype), options.lowMemory);
-    const dit = await WanDiT.load(definition.models.dit, { intraOpThreads: threads, providers, ...(lowMemory && { lowMemory, mmapWeights: !ditManifest.quantized }) });
-    if (text.encoder.config.dim !== dit.config.textDim) {
-      throw new GenerateRequestError(`pipeline ${definition.name}: the text encoder's width ${text.encoder.config.dim} does not match the DiT's text_dim ${dit.config.textDim}; the model folders come from different models`);
+    const decoder = options.startDecoder ? VaeDecodeWorker.start(definition.models.vae, { intraOpThreads: threads, providers }) : null;
+    try {
+      const text = await TextEncoder.load(definition.models.text, { intraOpThreads: threads, providers });
+      const ditManifest = readDiTManifest(definition.models.dit);
+      const textBytes = text.encoder instanceof T5EncoderSession ? 4 * t5Parameters(text.encoder.config).total : 0;
+      const { lowMemory } = chooseLowMemory(weightsInMemory(ditManifest.config, ditManifest.quantized, textBytes, ditManifest.storageDtype), options.lowMemory);
+      const dit = await WanDiT.load(definition.models.dit, { intraOpThreads: threads, providers, ...(lowMemory && { lowMemory, mmapWeights: !ditManifest.quantized }) });
+      if (text.encoder.config.dim !== dit.config.textDim) {
+        throw new GenerateRequestError(`pipeline ${definition.name}: the text encoder's width ${text.encoder.config.dim} does not match the DiT's text_dim ${dit.config.textDim}; the model folders come from different models`);
+      }
+      const pipeline = new Pipeline(definition, dit, text, vae, threads, providers);
+      pipeline.decodeWorker = decoder;
+      return pipeline;
+    } catch (e) {
+      await decoder?.stop();
+      throw e;
     }
-    return new Pipeline(definition, dit, text, vae, threads, providers);
   }
 
   async release(): Promise<void> {

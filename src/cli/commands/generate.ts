@@ -97,7 +97,7 @@ The default model (${demo.name}) was trained on ${demo.size}, ${demo.frames} fra
 trained on, and generate warns outside it.`,
   );
   command.action(async (prompt: string, flags: GenerateFlags) => {
-    const runner = runnerFrom(flags);
+    const runner = runnerFrom(flags, { decodes: true });
     const request = requestFromFlags(prompt, flags);
     const progress = new ProgressReporter(ctx.stderr);
     // Every check that needs no model work runs here, before a model is loaded (issue 17); the lane
