@@ -272,7 +272,8 @@ async function render(todo: ManifestJob[], store: ManifestStore, options: BatchO
     await finishQueue.onIdle();
   } finally {
     outer?.removeEventListener('abort', abortAll);
-    await Promise.all(lanes.map((lane) => (signal.aborted ? lane.terminate() : lane.close())));
+    // Closed even when stopped: their operations have settled (see renderOne).
+    await Promise.all(lanes.map((lane) => lane.close()));
     for (const stage of stages.values()) await rm(stage.dir, { recursive: true, force: true });
     await store.flush();
   }

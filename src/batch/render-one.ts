@@ -68,6 +68,9 @@ export async function renderOne({ request, runner, signal, onProgress, onStart, 
     await discardStage(stage);
     throw signal?.aborted ? new AbortedError() : err;
   } finally {
-    if (lane) await (signal?.aborted ? lane.terminate() : lane.close());
+    // Closed, not terminated, even after Ctrl-C: by now its operation has stopped (or the lane has
+    // ended the thread itself), and ending a thread whose decode worker is still inside onnxruntime
+    // (creating its sessions, say) aborts the whole process.
+    if (lane) await lane.close();
   }
 }

@@ -352,7 +352,7 @@ export function overheadFlops(sizes: ModelSizes, latentShape: readonly number[])
  * runs, each over every calibration case (prompts × seeds).
  */
 export function learnRuns(steps: number, layers: number, o: { grouping?: { steps: number; layers: number }; iterations?: number; cases?: number } = {}): number {
-  const g = o.grouping ?? { steps: 1, layers: 1 };
+  const g = o.grouping ?? { steps: 1, layers }; // schedule learn's default: one step × all layers
   const cells = Math.ceil(steps / g.steps) * Math.ceil(layers / g.layers);
   return (1 + cells * 4 + (o.iterations ?? 3) + 2) * (o.cases ?? 1);
 }

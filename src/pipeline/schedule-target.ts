@@ -110,6 +110,8 @@ export interface LearnRequest {
   growth?: number | 'auto';
   /** 'linear': learn with reused module outputs forecast in every measured run (LearnProblem.forecast). */
   forecast?: 'linear';
+  /** With `growth`: at most this many consecutive steps with sparse blocks (LearnProblem.maxRun). */
+  maxRun?: number;
   /** Told before learning starts: generations per phase and an ETA. */
   onPlan?: (plan: LearnPlan) => void;
 }
@@ -143,6 +145,7 @@ export async function learnForTarget(t: ScheduleTarget, r: LearnRequest, threads
     ...(r.generations !== undefined && { generations: r.generations }),
     ...(r.growth === 'auto' ? { fitGrowth: true } : r.growth !== undefined && { growth: r.growth }),
     ...(r.forecast && { forecast: r.forecast }),
+    ...(r.maxRun !== undefined && { maxRun: r.maxRun }),
     ...(r.onPlan && { onPlan: r.onPlan }),
     ...(selectCases.length > 0 && {
       selection: { run: sparseRunner(t.dit, selectCases, s), description: `${r.prompts.length} prompt(s) × selection seeds ${r.selectSeeds!.join(', ')} (torch CPU randn)` },

@@ -166,6 +166,12 @@ export interface LearnProblem {
   forecast?: 'linear';
 }
 
+/** The provenance words for a run limit: kept, or asked for but too short for the budget (solveForBudget then drops it). */
+function runLimitNote(maxRun: number | undefined, table: readonly (readonly number[])[]): string {
+  if (maxRun === undefined) return '';
+  return longestSparseRun(table) <= maxRun ? `, runs of at most ${maxRun}` : `; runs of at most ${maxRun} were asked for, but no such table meets the budget, so runs are not limited`;
+}
+
 /** The longest run of consecutive steps with some slot below 1. */
 export function longestSparseRun(table: readonly (readonly number[])[]): number {
   let longest = 0;
@@ -554,6 +560,7 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
   let chosen: { table: number[][]; flopsRatio: number; error: number; from: string; description?: string } = { table: refined.table, flopsRatio: refined.flopsRatio, error: solvedError, from: 'solved' };
   for (const seed of seeds) {
     if (seed.reuse !== 'module-outputs' || seed.flopsRatio > o.budget + 1e-9) continue;
+    if (o.maxRun !== undefined && longestSparseRun(seed.table) > o.maxRun) continue; // the run limit holds for every candidate
     const error = selectionError(await judge(planOf(seed.table, o)), judgeReference);
     runs++;
     if (error < chosen.error) chosen = { table: seed.table, flopsRatio: seed.flopsRatio, error, from: seed.method, description: seed.description };
@@ -578,7 +585,7 @@ export async function learnSchedule(o: LearnScheduleOptions): Promise<LearnedSch
     ...(o.forecast && { forecast: o.forecast }),
     table: chosen.table,
     flopsRatio: chosen.flopsRatio,
-    provenance: learnedProvenance(chosen, `${o.forecast ? 'every measured run forecasting reused module outputs (linear in step index, TaylorSeer-like); ' : ''}calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP${o.growth !== undefined ? ` with error growth over consecutive sparse steps (the i-th step of a run costs i^${o.growth} × its single-step cost${o.maxRun !== undefined ? `, runs of at most ${o.maxRun}` : ''})` : ''}, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}${searchNote}`, iterations, o.budget),
+    provenance: learnedProvenance(chosen, `${o.forecast ? 'every measured run forecasting reused module outputs (linear in step index, TaylorSeer-like); ' : ''}calibrated cost table (cells of ${o.grouping.steps} step(s) × ${o.grouping.layers} layer(s), squared final-latent rel-L2 vs dense), budgeted DP${o.growth !== undefined ? ` with error growth over consecutive sparse steps (the i-th step of a run costs i^${o.growth} × its single-step cost${runLimitNote(o.maxRun, chosen.table)})` : ''}, ${iterations} solver-in-the-loop refinement iteration(s); best measured of the solved table and structured seeds${o.selection ? ' on the selection cases' : ''}${searchNote}`, iterations, o.budget),
     fidelity: { latentRelL2: Math.sqrt(chosen.error), how: `geometric mean over cases of the final-latent relative L2 error vs the dense run with the same noise and prompts; ${o.selection?.description ?? o.casesDescription}` },
   });
   return { schedule, cost: refined.cost, calibrated, history: refined.history, runs };

@@ -99,7 +99,7 @@ describe('diffsparse convert/eval/compare (built binary, demo model)', () => {
     const cost = path.join(dir, 'cost.json');
     // one calibration cell (steps 1-2, all 3 layers) and no refinement
     const learn = await runBinary(['schedule', 'learn', '--pipeline', model, '--steps', '3', '--frames', '5', '--budget', '0.6', '--prompt', 'a red circle',
-      '--seeds', '1', '--select-seeds', '2', '--grouping', '2x3', '--iterations', '0', '-o', learned, '--save-cost', cost, '--json']);
+      '--seeds', '1', '--select-seeds', '2', '--grouping', '2x3', '--iterations', '0', '--growth', 'none', '--forecast', 'none', '--attention', 'reuse', '-o', learned, '--save-cost', cost, '--json']);
     expect(learn.code).toBe(0);
     // calibration: dense + 4 cells + solved; selection on seed 2: dense + solved + 2 structured seeds
     expect(JSON.parse(learn.stdout)).toMatchObject({ ok: true, output: learned, runs: 10, provenance: { budget: 0.6 } });
@@ -117,24 +117,57 @@ describe('diffsparse convert/eval/compare (built binary, demo model)', () => {
     expect(schedule.fidelity.latentRelL2).toBeGreaterThan(0);
 
     const solved = path.join(dir, 'solved.json');
-    const solve = await runBinary(['schedule', 'solve', '--pipeline', model, '--steps', '3', '--frames', '5', '--budget', '0.4', '--cost', cost, '-o', solved]);
+    const solve = await runBinary(['schedule', 'solve', '--pipeline', model, '--steps', '3', '--frames', '5', '--budget', '0.4', '--cost', cost, '--attention', 'reuse', '-o', solved]);
     expect(solve.code).toBe(0);
     expect(solve.stdout).toMatch(/^wrote .*solved\.json: 3 steps × 3 layers, FLOPs (39|40)\.\d% of dense \(calibrated\)$/m);
-    const mismatch = await runBinary(['schedule', 'solve', '--pipeline', model, '--steps', '5', '--budget', '0.4', '--cost', cost, '-o', solved]);
+    const mismatch = await runBinary(['schedule', 'solve', '--pipeline', model, '--steps', '5', '--budget', '0.4', '--cost', cost, '--attention', 'reuse', '-o', solved]);
     expect(mismatch.code).toBe(1);
     expect(mismatch.stderr).toMatch(/^diffsparse: cost table .*cost\.json is for 3 steps × 3 layers, not 5 × 3; pass --steps 3/m);
   });
 
-  it('schedule learn --forecast linear learns with forecasting and records it in the schedule', async () => {
+  it('schedule learn defaults to the recipe of the shipped wan-demo schedules: fresh keys/values, forecasting, error growth, one step × all layers', async () => {
     const learned = path.join(dir, 'learned-forecast.json');
     const learn = await runBinary(['schedule', 'learn', '--pipeline', model, '--steps', '3', '--frames', '5', '--budget', '0.6', '--prompt', 'a red circle',
-      '--seeds', '1', '--grouping', '2x3', '--iterations', '0', '--forecast', 'linear', '-o', learned, '--json']);
+      '--seeds', '1', '--iterations', '0', '-o', learned, '--json']);
     expect(learn.code, learn.stderr).toBe(0);
-    const schedule = JSON.parse(await readFile(learned, 'utf8')) as { forecast?: string; provenance: { method: string } };
+    expect(learn.stderr).toMatch(/^calibrate 8\/8 /m); // steps 1 and 2, each over all 3 layers, at 4 levels
+    const schedule = JSON.parse(await readFile(learned, 'utf8')) as { forecast?: string; attention: string; provenance: { method: string } };
     expect(schedule.forecast).toBe('linear');
+    expect(schedule.attention).toBe('fresh-kv');
     expect(schedule.provenance.method).toContain('every measured run forecasting reused module outputs');
+    expect(schedule.provenance.method).toMatch(/cells of 1 step\(s\) × 3 layer\(s\)/);
+    expect(schedule.provenance.method).toMatch(/error growth over consecutive sparse steps/);
+    const plain = await runBinary(['schedule', 'learn', '--pipeline', model, '--steps', '3', '--frames', '5', '--budget', '0.6', '--prompt', 'a red circle',
+      '--seeds', '1', '--grouping', '2x3', '--iterations', '0', '--forecast', 'none', '--attention', 'reuse', '--growth', 'none', '-o', path.join(dir, 'learned-plain.json'), '--json']);
+    expect(plain.code, plain.stderr).toBe(0);
+    const off = JSON.parse(await readFile(path.join(dir, 'learned-plain.json'), 'utf8')) as { forecast?: string; attention: string };
+    expect(off.forecast ?? 'none').toBe('none');
+    expect(off.attention).toBe('reuse');
     const bad = await runBinary(['schedule', 'learn', '--pipeline', model, '--budget', '0.6', '--prompt', 'a red circle', '--forecast', 'cubic', '-o', learned]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--forecast.*cubic.*(none|linear)/);
+  });
+
+  it('schedule learn --max-run keeps runs of sparse steps that short, and needs the growth model', async () => {
+    const learned = path.join(dir, 'learned-max-run.json');
+    const learn = await runBinary(['schedule', 'learn', '--pipeline', model, '--steps', '5', '--frames', '5', '--budget', '0.75', '--prompt', 'a red circle',
+      '--seeds', '1', '--iterations', '0', '--max-run', '1', '-o', learned, '--json']);
+    expect(learn.code, learn.stderr).toBe(0);
+    const { table, provenance } = JSON.parse(await readFile(learned, 'utf8')) as { table: number[][]; provenance: { kind: string; method: string } };
+    // the limit holds whichever candidate wins: a structured one with longer runs is not measured
+    if (provenance.kind !== 'baseline') expect(provenance.method).toContain('runs of at most 1');
+    const sparse = table.map((row) => row.some((v) => v < 1));
+    expect(sparse.some(Boolean)).toBe(true);
+    sparse.forEach((s, t) => expect(s && sparse[t + 1], `steps ${t} and ${t + 1}`).not.toBe(true));
+    // too short for the budget (4 steps, half the FLOPs): learned without the limit, and said so
+    const tight = path.join(dir, 'learned-max-run-tight.json');
+    const dropped = await runBinary(['schedule', 'learn', '--pipeline', model, '--steps', '4', '--frames', '5', '--budget', '0.5', '--prompt', 'a red circle',
+      '--seeds', '1', '--iterations', '0', '--max-run', '1', '-o', tight]);
+    expect(dropped.code, dropped.stderr).toBe(0);
+    expect(dropped.stderr).toMatch(/^warning: no table with runs of at most 1 sparse steps meets a budget of 0\.5 at 4 steps/m);
+    expect((JSON.parse(await readFile(tight, 'utf8')) as { provenance: { method: string } }).provenance.method).toContain('runs of at most 1 were asked for, but no such table meets the budget');
+    const bad = await runBinary(['schedule', 'learn', '--pipeline', model, '--budget', '0.5', '--prompt', 'a red circle', '--max-run', '1', '--growth', 'none', '-o', learned]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--max-run .*--growth auto/);
   });
 });

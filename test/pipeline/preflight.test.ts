@@ -51,7 +51,8 @@ describe('estimates', () => {
     expect(vaeDecodeFlops({ dim: 96, zDim: 16 }, [16, 21, 60, 104])).toBeGreaterThan(3 * vaeDecodeFlops({ dim: 96, zDim: 16 }, [16, 6, 60, 104]));
   });
   it('schedule learn costs one run per calibration cell and level', () => {
-    expect(learnRuns(20, 30)).toBe(1 + 600 * 4 + 3 + 2);
+    expect(learnRuns(20, 30)).toBe(1 + 20 * 4 + 3 + 2); // default cells: one step × all layers
+    expect(learnRuns(20, 30, { grouping: { steps: 1, layers: 1 } })).toBe(1 + 600 * 4 + 3 + 2);
     expect(learnRuns(20, 30, { grouping: { steps: 5, layers: 5 } })).toBe(1 + 24 * 4 + 3 + 2);
   });
 });

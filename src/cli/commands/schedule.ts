@@ -1,7 +1,7 @@
 /** `diffsparse schedule show|draw|resample|solve|learn`: inspect, adapt, solve and learn sparsity schedules. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ATTENTION_VARIANTS, type AttentionVariant, type FlopsShape } from '../../sparsity/flops.js';
-import type { CostTable } from '../../sparsity/learn.js';
+import { longestSparseRun, type CostTable } from '../../sparsity/learn.js';
 import type { Schedule } from '../../sparsity/schedule.js';
 import { printJson, type CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -29,11 +29,13 @@ interface LearnFlags extends Omit<SolveFlags, 'cost'> {
   prompts?: string;
   seeds: number[];
   selectSeeds?: number[];
-  grouping: { steps: number; layers: number };
+  /** Absent: one step × all layers. */
+  grouping?: { steps: number; layers: number };
   iterations: number;
   generations: number;
   growth: number | 'auto' | 'none';
   forecast: 'none' | 'linear';
+  maxRun?: number;
   cost?: string;
   saveCost?: string;
 }
@@ -64,7 +66,7 @@ function addTargetOptions(command: Command): Command {
     .option('--pipeline <name|folder>', 'pipeline name or converted model folder (default: the built-in demo model)')
     .option('--threads <n>', 'onnxruntime threads (at most the number of CPUs)', threadCount)
     .requiredOption('--budget <fraction>', 'generation FLOPs budget as a fraction of dense, e.g. 0.5', fraction)
-    .addOption(new Option('--attention <variant>', 'how sparse blocks treat self-attention').choices(ATTENTION).default('reuse'))
+    .addOption(new Option('--attention <variant>', 'how sparse blocks treat self-attention: fresh-kv, the recomputed tokens\' queries against fresh keys and values of all tokens (what the shipped wan-demo schedules use); reuse, their cached self-attention output (ToCa); cached-kv, cached keys and values of the others').choices(ATTENTION).default('fresh-kv'))
     .requiredOption('-o, --output <file>', 'schedule JSON to write')
     .option('--draw <png>', 'also draw the schedule as a PNG heatmap')
     .option('--json', 'print the schedule summary as JSON');
@@ -189,16 +191,18 @@ export function scheduleCommand(ctx: CliContext): Command {
     .option('--prompts <file>', 'calibration prompts: one a line, or a JSON array of strings')
     .addOption(new Option('--seeds <list>', 'calibration seeds, comma-separated (every prompt runs with every seed)').argParser(seedList).default([0], '0'))
     .addOption(new Option('--select-seeds <list>', 'other seeds that choose the final schedule among the solved one and the structured ones (judging on the calibration seeds favours the solved one)').argParser(seedList))
-    .addOption(new Option('--grouping <SxL>', 'calibration cell size in steps x layers (bigger cells: fewer runs, coarser table)').argParser(grouping).default({ steps: 1, layers: 1 }, '1x1'))
+    .addOption(new Option('--grouping <SxL>', 'calibration cell size in steps x layers (bigger cells: fewer runs, coarser table; default one step × all layers)').argParser(grouping))
     .option('--iterations <n>', 'solver-in-the-loop refinement iterations', nonNegativeInt, 3)
     .option('--generations <n>', 'local-search generations on the chosen table (each one run on the selection seeds; a move is kept if the final-sample error drops)', nonNegativeInt, 0)
-    .addOption(new Option('--growth <auto|none|γ>', 'solver error model for reusing caches over consecutive steps: auto fits γ from up to 4 runs (the i-th sparse step of a run costs i^γ × its single-step cost), none is the additive model').default('none').argParser(growthValue))
-    .addOption(new Option('--forecast <mode>', 'linear: every measured run extrapolates reused module outputs from their last two computations (TaylorSeer-like), and the schedule records it and always runs so; a --cost table must come from a run with the same --forecast').choices(['none', 'linear']).default('none'))
+    .addOption(new Option('--growth <auto|none|γ>', 'solver error model for reusing caches over consecutive steps: auto fits γ from up to 4 runs (the i-th sparse step of a run costs i^γ × its single-step cost), none is the additive model').default('auto').argParser(growthValue))
+    .addOption(new Option('--forecast <mode>', 'linear: every measured run extrapolates reused module outputs from their last two computations (TaylorSeer-like), and the schedule records it and always runs so; a --cost table must come from a run with the same --forecast').choices(['none', 'linear']).default('linear'))
+    .option('--max-run <n>', 'at most n consecutive steps with sparse blocks (the solver with --growth; 1: every sparse step is followed by a whole one)', positiveInt)
     .option('--cost <file>', 'start from this calibrated cost table instead of measuring one')
     .option('--save-cost <file>', 'save the calibrated cost table, for `schedule solve --cost` at other budgets');
   addTargetOptions(learn).action(async (flags: LearnFlags) => {
     const prompts = await promptsFromFlags(flags);
     if (!prompts) throw new UsageError('learning needs calibration prompts: give --prompt TEXT (repeatable) or --prompts FILE');
+    if (flags.maxRun !== undefined && flags.growth === 'none') throw new UsageError('--max-run limits the solver that models error growth; add --growth auto (or an exponent)');
     const settings = settingsFromFlags(flags);
     const started = Date.now();
     const say = (line: string): void => void ctx.stderr.write(`${line}\n`);
@@ -211,11 +215,12 @@ export function scheduleCommand(ctx: CliContext): Command {
       let lastQuarter = -1;
       let lastPhase = '';
       const learned = await learnForTarget(target, {
-        budget: flags.budget, prompts, seeds: flags.seeds, ...(flags.selectSeeds && { selectSeeds: flags.selectSeeds }), attention: flags.attention, grouping: flags.grouping, iterations: flags.iterations,
+        budget: flags.budget, prompts, seeds: flags.seeds, ...(flags.selectSeeds && { selectSeeds: flags.selectSeeds }), attention: flags.attention, grouping: flags.grouping ?? { steps: 1, layers: target.shape.layers }, iterations: flags.iterations,
         ...(calibrated && { calibrated }),
         generations: flags.generations,
         ...(flags.growth !== 'none' && { growth: flags.growth }),
         ...(flags.forecast === 'linear' && { forecast: 'linear' as const }),
+        ...(flags.maxRun !== undefined && { maxRun: flags.maxRun }),
         onPlan: (p) =>
           say(`plan: at most ${p.total} generations (calibrate ${p.calibrate}, refine ${p.refine}, select ${p.select}, local search ${p.search})${p.etaMs === undefined ? '' : `, ETA ${formatDuration(p.etaMs)}`}`),
         onProgress: (phase, done, total) => {
@@ -235,6 +240,8 @@ export function scheduleCommand(ctx: CliContext): Command {
           steps: s.steps, layers: target.shape.layers, levels: learned.schedule.levels, attention: flags.attention,
         }, learned.calibrated);
       }
+      if (flags.maxRun !== undefined && longestSparseRun(learned.schedule.table) > flags.maxRun)
+        say(`warning: no table with runs of at most ${flags.maxRun} sparse steps meets a budget of ${flags.budget} at ${s.steps} steps, so the runs are longer; raise the budget or --max-run`);
       await writeSchedule(ctx, learned.schedule, flags, { runs: learned.runs, history: learned.history, ...(flags.saveCost && { cost: flags.saveCost }) });
       say(`${learned.runs} generations in ${formatDuration(Date.now() - started)}`);
     } finally {
