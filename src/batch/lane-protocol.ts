@@ -4,6 +4,7 @@ import type { DenoisedJob, GenerateRequest, GenerateResult, Progress, RunnerSpec
 export type LaneOp = 'denoise' | 'finish' | 'generate';
 
 export type ToThread =
+  | { type: 'preload'; runner: RunnerSpec }
   | { type: 'init'; runner: RunnerSpec }
   | { type: 'run'; id: number; op: 'denoise' | 'generate'; request: GenerateRequest }
   | { type: 'run'; id: number; op: 'finish'; job: DenoisedJob }

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { isUserFacingError } from './errors.js';
 import type { FromThread, SerializedError, ToThread } from './lane-protocol.js';
-import { loadRunner } from './runner-module.js';
+import { loadRunner, preloadRunner } from './runner-module.js';
 import type { Renderer, DenoisedJob, Progress } from './types.js';
 
 const port = parentPort;
@@ -39,6 +39,9 @@ port.on('message', (message: ToThread) => {
 
 async function handle(message: ToThread): Promise<void> {
   switch (message.type) {
+    case 'preload':
+      await preloadRunner(message.runner);
+      return;
     case 'init':
       try {
         runner = await loadRunner(message.runner);

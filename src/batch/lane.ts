@@ -34,6 +34,14 @@ function rebuild(error: SerializedError): Error {
   return new RemoteError(error.name, error.message, error.userFacing, error.stack);
 }
 
+/** A lane thread started ahead of its runner (see `Lane.prepare`); use exactly one of the two. */
+export interface PreparedLane {
+  /** Load the runner in the thread and hand over the lane. */
+  start(): Promise<Lane>;
+  /** End the thread without loading the runner. */
+  cancel(): Promise<void>;
+}
+
 export class Lane implements Renderer {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -52,8 +60,52 @@ export class Lane implements Renderer {
   }
 
   /** Start a thread and load the runner in it; rejects with the runner's own error if loading fails. */
-  static async start(runner: RunnerSpec, name = 'render'): Promise<Lane> {
+  static start(runner: RunnerSpec, name = 'render'): Promise<Lane> {
+    return Lane.init(startThread(`diffsparse-${name}`), runner, name);
+  }
+
+  /**
+   * Start the thread now and let it import the runner's code, but load the runner (its model)
+   * only on `start()`: the thread's start-up overlaps checks that may still stop the command,
+   * and `cancel()` then ends it cheaply, before any model work.
+   */
+  static prepare(runner: RunnerSpec, name = 'render'): PreparedLane {
     const worker = startThread(`diffsparse-${name}`);
+    let failed: Error | undefined;
+    const onError = (err: Error): void => void (failed ??= err);
+    const onExit = (code: number): void => void (failed ??= new Error(`${name} lane thread exited while starting (code ${code})`));
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    worker.postMessage({ type: 'preload', runner } satisfies ToThread);
+    let used = false;
+    const detach = (): void => {
+      used = true;
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    return {
+      start: () => {
+        if (used) return Promise.reject(new Error(`${name} lane was already started or cancelled`));
+        detach();
+        return failed ? Promise.reject(failed) : Lane.init(worker, runner, name);
+      },
+      cancel: async () => {
+        if (used) return;
+        detach();
+        if (failed) return;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 5000);
+          worker.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          worker.postMessage({ type: 'close' } satisfies ToThread);
+        });
+      },
+    };
+  }
+
+  private static async init(worker: Worker, runner: RunnerSpec, name: string): Promise<Lane> {
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: FromThread): void => {
         if (message.type === 'ready') resolve();

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { checkOutputTargets, renderTargets } from '../io/safe-output.js';
 import { AbortedError } from './errors.js';
-import { Lane } from './lane.js';
+import { Lane, type PreparedLane } from './lane.js';
 import { ensureWritableDir } from './output-dir.js';
 import { defaultRunnerSpec } from './runner-module.js';
 import { commitStage, createStage, discardStage, removeDeadStages } from './staging.js';
@@ -21,25 +21,17 @@ export interface RenderOneOptions {
   onStart?(request: GenerateRequest): void;
   /** Replace an existing regular file at the output (default false: refuse before rendering). */
   overwrite?: boolean;
-  /** A lane already starting (see `startLaneEarly`); renderOne then owns it and stops it on every path. */
-  lane?: EarlyLane;
-}
-
-/** A lane thread started ahead of the checks that decide whether it is needed. */
-export interface EarlyLane {
-  readonly lane: Promise<Lane>;
-  /** Stop it (once started), for a command that ends before rendering. */
-  cancel(): Promise<void>;
+  /** A lane thread already started (see `startLaneEarly`); renderOne then owns it and ends it on every path. */
+  lane?: PreparedLane;
 }
 
 /**
- * Starts the lane thread now, so that its start-up (a fresh thread loading its modules, about
- * 0.1 s) runs on the other core while the main thread checks the request and the output.
+ * Starts the lane thread now, so that its start-up (a fresh thread loading its code, about 0.1 s)
+ * runs on the other core while the main thread checks the request and the output; the model
+ * loads only once they have passed (`renderOne`), and a command they stop cancels it cheaply.
  */
-export function startLaneEarly(runner?: RunnerSpec): EarlyLane {
-  const lane = Lane.start(runner ?? defaultRunnerSpec(), 'generate');
-  lane.catch(() => undefined); // its error surfaces where it is awaited, if it ever is
-  return { lane, cancel: () => lane.then((l) => l.close(), () => undefined) };
+export function startLaneEarly(runner?: RunnerSpec): PreparedLane {
+  return Lane.prepare(runner ?? defaultRunnerSpec(), 'generate');
 }
 
 export async function renderOne({ request, runner, signal, onProgress, onStart, overwrite = false, lane: early }: RenderOneOptions): Promise<GenerateResult> {
@@ -59,7 +51,7 @@ export async function renderOne({ request, runner, signal, onProgress, onStart, 
   }
   let lane: Lane | undefined;
   try {
-    lane = await (early?.lane ?? Lane.start(runner ?? defaultRunnerSpec(), 'generate'));
+    lane = await (early ? early.start() : Lane.start(runner ?? defaultRunnerSpec(), 'generate'));
     const result = await lane.generate({ ...request, output: stage.output }, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
     const moved = await commitStage(stage, output);
     const finalPath = (staged: string | null): string | null => (staged ? moved.get(path.basename(staged)) ?? null : null);

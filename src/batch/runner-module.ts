@@ -33,6 +33,15 @@ async function importModule(url: string): Promise<unknown> {
   return tsx.tsImport(url, import.meta.url);
 }
 
+/** Import a runner's module ahead of `loadRunner` (its code, no model); an error waits for loadRunner to report it. */
+export async function preloadRunner(spec: RunnerSpec): Promise<void> {
+  try {
+    await importModule(runnerModuleUrl(spec.module));
+  } catch {
+    // loadRunner imports it again and says what is wrong
+  }
+}
+
 export async function loadRunner(spec: RunnerSpec): Promise<Renderer> {
   let mod: { createRunner?: unknown };
   const url = runnerModuleUrl(spec.module);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +72,20 @@ describe('diffsparse CLI error paths (built binary)', () => {
     const batch = await runBinary(['batch', jobs, '-o', path.join(blocker, 'renders'), ...fastRunnerFlags()]);
     expect(batch.code).toBe(1);
     expectOneClearMessage(batch, /^diffsparse: cannot create output folder/);
+  });
+
+  it('an output that exists -> usage error, exit 2, before the model loads (the lane thread started early is cancelled)', async () => {
+    const existing = path.join(dir, 'exists.png');
+    await writeFile(existing, 'keep me');
+    const loadLog = path.join(dir, 'loads.log');
+    const refused = await runBinary(['generate', 'a fox', '-o', existing, ...fastRunnerFlags({ loadLog })]);
+    expect(refused.code).toBe(2);
+    expectOneClearMessage(refused, /already exists; pass --overwrite/);
+    expect(existsSync(loadLog)).toBe(false);
+    expect(await readFile(existing, 'utf8')).toBe('keep me');
+    const rendered = await runBinary(['generate', 'a fox', '-o', path.join(dir, 'new.png'), ...fastRunnerFlags({ loadLog })]);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect((await readFile(loadLog, 'utf8')).trim().split('\n')).toHaveLength(1);
   });
 
   it('--json reports errors as one JSON object on stdout too', async () => {

@@ -3,7 +3,8 @@
  * run() does), derives a latent from the seed, and writes a real PNG plus a JSON sidecar with
  * temp-file-and-rename, exactly where the request says. Options (JSON):
  *   denoiseMs, finishMs: busy time per half; failPrompt: a prompt whose job throws;
- *   log: a file that gets one line per finished render ("<pid> <output name>").
+ *   log: a file that gets one line per finished render ("<pid> <output name>");
+ *   loadLog: a file that gets one line each time the runner is created (its "model" loads).
  */
 import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,7 @@ export interface FastRunnerOptions {
   finishMs?: number;
   failPrompt?: string;
   log?: string;
+  loadLog?: string;
 }
 
 const SIDE = 8;
@@ -49,6 +51,7 @@ export function expectedPixels(seed: number): Uint8Array {
 }
 
 export async function createRunner(options: FastRunnerOptions = {}): Promise<Renderer> {
+  if (options.loadLog) appendFileSync(options.loadLog, `${process.pid}\n`);
   const denoiseMs = options.denoiseMs ?? 50;
   const finishMs = options.finishMs ?? 50;
   return {
