@@ -21,7 +21,7 @@ export interface SerializedError {
 }
 
 export type FromThread =
-  | { type: 'ready' }
+  | { type: 'ready'; stopGraceMs?: number }
   | { type: 'init-failed'; error: SerializedError }
   | { type: 'progress'; id: number; progress: Progress }
   | { type: 'result'; id: number; op: 'denoise'; value: DenoisedJob }

@@ -45,7 +45,7 @@ async function handle(message: ToThread): Promise<void> {
     case 'init':
       try {
         runner = await loadRunner(message.runner);
-        send({ type: 'ready' });
+        send({ type: 'ready', ...(runner.stopGraceMs !== undefined && { stopGraceMs: runner.stopGraceMs }) });
       } catch (err) {
         send({ type: 'init-failed', error: serialize(err) });
       }

@@ -9,20 +9,17 @@ import { AbortedError, RemoteError } from './errors.js';
 import type { FromThread, SerializedError, ToThread } from './lane-protocol.js';
 import type { Renderer, DenoisedJob, GenerateRequest, GenerateResult, Progress, RunOptions, RunnerSpec } from './types.js';
 
-/** How long an aborted operation may take to notice its signal before the thread is terminated. */
-const ABORT_GRACE_MS = 1500;
 /**
- * While decoding, the thread is never terminated early: ending a thread whose decode worker is
- * inside onnxruntime's run() aborts the process. The runner stops after the current frame.
+ * How long an aborted operation may take to notice its signal before the thread is terminated,
+ * unless the runner says otherwise (`Renderer.stopGraceMs`: the pipeline, whose onnxruntime calls
+ * cannot be interrupted and must not have their thread ended under them, waits minutes).
  */
-const DECODE_ABORT_GRACE_MS = 120_000;
+const DEFAULT_STOP_GRACE_MS = 1500;
 
 interface Pending {
   resolve(value: unknown): void;
   reject(err: Error): void;
   onProgress?: (p: Progress) => void;
-  /** The phase the operation last reported. */
-  phase?: Progress['phase'];
 }
 
 /** Start the lane thread (from the TypeScript sources through tsx, see runtime/worker.ts). */
@@ -51,6 +48,8 @@ export class Lane implements Renderer {
   private constructor(
     readonly name: string,
     private readonly worker: Worker,
+    /** How long an aborted operation may take to stop before the thread is ended (the runner's say). */
+    readonly stopGraceMs: number,
   ) {
     worker.on('message', (message: FromThread) => this.onMessage(message));
     worker.on('error', (err) => this.fail(err));
@@ -106,9 +105,9 @@ export class Lane implements Renderer {
   }
 
   private static async init(worker: Worker, runner: RunnerSpec, name: string): Promise<Lane> {
-    await new Promise<void>((resolve, reject) => {
+    const stopGraceMs = await new Promise<number>((resolve, reject) => {
       const onMessage = (message: FromThread): void => {
-        if (message.type === 'ready') resolve();
+        if (message.type === 'ready') resolve(message.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
         else if (message.type === 'init-failed') {
           void worker.terminate();
           reject(rebuild(message.error));
@@ -121,7 +120,7 @@ export class Lane implements Renderer {
     });
     worker.removeAllListeners('error');
     worker.removeAllListeners('exit');
-    return new Lane(name, worker);
+    return new Lane(name, worker, stopGraceMs);
   }
 
   denoise(request: GenerateRequest, opts: RunOptions = {}): Promise<DenoisedJob> {
@@ -179,17 +178,10 @@ export class Lane implements Renderer {
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         this.worker.postMessage({ type: 'abort', id } satisfies ToThread);
-        // onnxruntime cannot be interrupted mid-run: if the runner does not stop soon, end the thread
-        // (not while decoding, see DECODE_ABORT_GRACE_MS).
-        const since = Date.now();
-        const check = (): void => {
-          const entry = this.pending.get(id);
-          if (!entry) return;
-          const decoding = entry.phase === 'decode' || entry.phase === 'encode-video';
-          if (decoding && Date.now() - since < DECODE_ABORT_GRACE_MS) setTimeout(check, 250).unref();
-          else void this.terminate();
-        };
-        setTimeout(check, ABORT_GRACE_MS).unref();
+        // A runner that has not stopped by then is stuck: end the thread.
+        setTimeout(() => {
+          if (this.pending.has(id)) void this.terminate();
+        }, this.stopGraceMs).unref();
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const settle = (): void => opts.signal?.removeEventListener('abort', onAbort);
@@ -204,9 +196,7 @@ export class Lane implements Renderer {
 
   private onMessage(message: FromThread): void {
     if (message.type === 'progress') {
-      const entry = this.pending.get(message.id);
-      if (entry) entry.phase = message.progress.phase;
-      entry?.onProgress?.(message.progress);
+      this.pending.get(message.id)?.onProgress?.(message.progress);
     }
     else if (message.type === 'result' || message.type === 'error') {
       const entry = this.pending.get(message.id);

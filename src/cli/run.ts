@@ -21,7 +21,14 @@ export async function runCli(argv: string[], io: RunIO): Promise<number> {
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => (): void => {
     if (stoppedBy) {
       io.stderr.write('\ndiffsparse: stopping now\n');
-      process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
+      // Not process.exit(): its teardown ends the worker threads, and ending one inside
+      // onnxruntime aborts the process ('terminate called ... Napi::Error'). Dying by the signal
+      // itself, as Unix tools do, stops every thread at once; a batch's manifest is on disk and
+      // a staged output is removed by the next run into that folder.
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      process.kill(process.pid, signal);
+      return;
     }
     stoppedBy = signal;
     io.stderr.write(`\ndiffsparse: ${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}: stopping and cleaning up (press Ctrl-C again to quit at once)\n`);

@@ -107,4 +107,10 @@ export interface Renderer {
   generate?(req: GenerateRequest, opts?: RunOptions): Promise<GenerateResult>;
   /** Frees the renderer's sessions. */
   release?(): Promise<void>;
+  /**
+   * How long, after its signal is aborted, the renderer may take to stop before its lane thread is
+   * ended anyway (default 1.5 s). A renderer working inside native code that cannot be interrupted
+   * sets it long: ending a thread while onnxruntime runs in it aborts the whole process.
+   */
+  readonly stopGraceMs?: number;
 }

@@ -25,6 +25,11 @@ export interface StepInfo {
   /** Total number of steps. */
   steps: number;
   branch: GuidanceBranch;
+  /**
+   * The generation's stop signal: the DiT checks it between blocks, so a stop does not wait for
+   * a whole pass of a large model (minutes on a CPU) and no thread has to be ended inside onnxruntime.
+   */
+  signal?: AbortSignal;
 }
 
 /** Anything that predicts the flow-matching velocity for a latent at a timestep. */

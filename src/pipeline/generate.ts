@@ -58,6 +58,11 @@ export interface PipelineLoadOptions {
 }
 
 export class Pipeline {
+  /**
+   * onnxruntime cannot be interrupted inside run(), and one call of a large model can take minutes
+   * on a CPU; the pipeline checks its signal between DiT blocks and decoded frames (Renderer.stopGraceMs).
+   */
+  readonly stopGraceMs = 300_000;
   private decodeWorker: VaeDecodeWorker | null = null;
 
   private constructor(

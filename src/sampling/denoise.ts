@@ -82,7 +82,7 @@ export async function denoise(options: DenoiseOptions): Promise<Latent> {
 
   const predict = async (step: number, branch: GuidanceBranch, context: TextContext): Promise<Float32Array> => {
     if (signal?.aborted) throw new DenoiseAbortedError(step, steps);
-    const velocity = await model.predict({ data: sample, shape: start.shape }, timesteps[step], context, { step, steps, branch });
+    const velocity = await model.predict({ data: sample, shape: start.shape }, timesteps[step], context, { step, steps, branch, ...(signal && { signal }) });
     if (velocity.length !== sample.length) {
       throw new DenoiseModelOutputError(
         `the model returned ${velocity.length} values for the ${branch} pass at step ${step + 1}, expected ${sample.length} (latent ${start.shape.join('x')})`,

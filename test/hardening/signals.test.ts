@@ -49,3 +49,31 @@ describe('a signal during VAE decoding', () => {
     expect(listAll(out)).toEqual(['manifest.json']);
   });
 });
+
+describe('a signal while one pass of the DiT takes seconds (a large size, as any large model on a CPU)', () => {
+  // wan-demo at 1024x1024 × 17 frames: 20,480 tokens, about a second a block, six blocks a pass
+  const long = ['generate', 'a red circle moving right', '--seed', '1', '--size', '1024x1024', '--frames', '17', '--steps', '2'];
+  const after = (ms: number, signals: number) => (text: string, child: { killed: boolean; kill(s: NodeJS.Signals): boolean }): void => {
+    if (!/denoise 0\/2/.test(text) || (child as { armed?: boolean }).armed) return;
+    (child as { armed?: boolean }).armed = true;
+    for (let i = 0; i < signals; i++) setTimeout(() => child.kill('SIGINT'), ms + 300 * i);
+  };
+
+  it('Ctrl-C stops between blocks and exits 130, without ending a thread inside onnxruntime', async () => {
+    const out = path.join(dir, 'long');
+    const started = Date.now();
+    const run = await runBinary([...long, '-o', path.join(out, 'x.mp4')], { onStderr: after(2000, 1) });
+    expect(run.stderr).not.toMatch(/terminate called|Napi::Error/);
+    expect(run.code, run.stderr).toBe(130);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(listAll(out)).toEqual([]);
+  }, 120_000);
+
+  it('a second Ctrl-C quits at once: the process dies by the signal, with no abort message', async () => {
+    const run = await runBinary([...long, '-o', path.join(dir, 'long2', 'x.mp4')], { onStderr: after(2000, 2) });
+    expect(run.stderr).toMatch(/stopping now/);
+    expect(run.stderr).not.toMatch(/terminate called|Napi::Error/);
+    expect(run.signal).toBe('SIGINT');
+  }, 120_000);
+});
+

@@ -11,3 +11,8 @@ export class DiTConfigError extends Error {
 export class DiTModelFolderError extends Error {
   override name = 'DiTModelFolderError';
 }
+
+/** A forward pass stopped between blocks because its step's signal was aborted. */
+export class DiTPassAbortedError extends Error {
+  override name = 'AbortError';
+}

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Latent, StepInfo, TextContext } from '../../../core/types.js';
 import { createSession, f32Tensor, type ExecutionProvider, type Session, type Tensor } from '../../../runtime/session.js';
 import { DEFAULT_ATTENTION_CHUNK, DEFAULT_ROW_CHUNK, headDim, headFeatures, type WanDiTConfig } from './config.js';
-import { DiTInputError, DiTModelFolderError } from './errors.js';
+import { DiTInputError, DiTModelFolderError, DiTPassAbortedError } from './errors.js';
 import { WHOLE, type BlockCall, type ForwardHooks, type PassState, type WholeBlockOutputs } from './hooks.js';
 import { STAGE } from './graphs/stages.js';
 import { readDiTManifest, type DiTManifest } from './manifest.js';
@@ -16,6 +16,11 @@ import { gridTokens, patchGrid, patchify, unpatchify, type PatchGrid } from './p
 import { ropeTables, type RopeTables } from './rope.js';
 import { gatherRows } from './rows.js';
 import { timestepSinusoid } from './sinusoid.js';
+
+/** Between blocks: a stopped generation ends its pass here, not after the last block. */
+function stopIfAborted(info: StepInfo | undefined, layer: number): void {
+  if (info?.signal?.aborted) throw new DiTPassAbortedError(`stopped before block ${layer} of step ${info.step + 1}`);
+}
 
 export interface WanDiTLoadOptions {
   /** Intra-op threads per session (default 2, the measured best on the reference CPU). */
@@ -382,13 +387,17 @@ export class WanDiT {
     const x0 = await this.embedPatches(patches);
     let x = x0;
     if (!hooks) {
-      for (let l = 0; l < this.config.numLayers; l++) x = (await this.block(l, x, e0, rope, text.kv[l])).x;
+      for (let l = 0; l < this.config.numLayers; l++) {
+        stopIfAborted(info, l);
+        x = (await this.block(l, x, e0, rope, text.kv[l])).x;
+      }
     } else {
       const pass: PassState = { info, grid, tokens: gridTokens(grid), e, e0, rope, x0, text };
       const served = hooks.beginPass ? await hooks.beginPass(pass) : null;
       if (served) x = served;
       else
         for (let l = 0; l < this.config.numLayers; l++) {
+          stopIfAborted(info, l);
           const call: BlockCall = { pass, layer: l, x, kv: text.kv[l] };
           const d = hooks.decide ? await hooks.decide(call) : WHOLE;
           if (d.kind === 'reuse') x = d.x;
