@@ -53,10 +53,14 @@ describe('a signal during VAE decoding', () => {
 describe('a signal while one pass of the DiT takes seconds (a large size, as any large model on a CPU)', () => {
   // wan-demo at 1024x1024 × 17 frames: 20,480 tokens, about a second a block, six blocks a pass
   const long = ['generate', 'a red circle moving right', '--seed', '1', '--size', '1024x1024', '--frames', '17', '--steps', '2'];
-  const after = (ms: number, signals: number) => (text: string, child: { killed: boolean; kill(s: NodeJS.Signals): boolean }): void => {
-    if (!/denoise 0\/2/.test(text) || (child as { armed?: boolean }).armed) return;
-    (child as { armed?: boolean }).armed = true;
-    for (let i = 0; i < signals; i++) setTimeout(() => child.kill('SIGINT'), ms + 300 * i);
+  /** `signals` SIGINTs, 300 ms apart, the first `ms` after denoising starts (inside the first pass). */
+  const after = (ms: number, signals: number): ((text: string, child: { kill(s: NodeJS.Signals): boolean }) => void) => {
+    let armed = false;
+    return (text, child) => {
+      if (armed || !/denoise 0\/2/.test(text)) return;
+      armed = true;
+      for (let i = 0; i < signals; i++) setTimeout(() => child.kill('SIGINT'), ms + 300 * i);
+    };
   };
 
   it('Ctrl-C stops between blocks and exits 130, without ending a thread inside onnxruntime', async () => {
