@@ -125,3 +125,11 @@ I="--init $OUT/dit_v2h.pt --layers 6 --tag _v2i --world 2 --bs 64 --steps 900 --
 nice -n 19 $PY train_dit.py $I --rank 1 &
 nice -n 19 $PY train_dit.py $I --rank 0
 wait
+# DiT j: continues h's EMA (6 blocks), the phase-h loss, lr 1e-4 cosine over 1,000 steps (session 10, nice 19
+# beside other work, step-based); not shipped, no better than v2g (README.md): resume from dit_v2h.pt
+rm -f $OUT/ddp_rendezvous
+J="--init $OUT/dit_v2h.pt --layers 6 --tag _v2j --world 2 --bs 64 --steps 1000 --lr 1e-4 --text-lr-mult 2 --warmup 30
+   --first-frame-weight 3 --object-weight 8 --max-minutes 165 --snapshot-minutes 10"
+nice -n 19 $PY train_dit.py $J --rank 1 &
+nice -n 19 $PY train_dit.py $J --rank 0
+wait
