@@ -155,7 +155,9 @@ export class Lane implements Renderer {
     if (this.dead || this.closing) return;
     this.closing = true;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => void this.worker.terminate().then(() => resolve()), 5000);
+      // The thread handles 'close' after its current operation (a queue worker's shutdown closes
+      // lanes whose aborted job is still finishing a block): give it the runner's stop grace.
+      const timer = setTimeout(() => void this.worker.terminate().then(() => resolve()), Math.max(5000, this.stopGraceMs));
       this.worker.once('exit', () => {
         clearTimeout(timer);
         resolve();
