@@ -6,6 +6,7 @@ import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:f
 import { join } from 'node:path';
 import type { WanDiTConfig } from '../src/models/wan/dit/config.js';
 import { ditKeyShapes } from '../src/models/wan/dit/keys.js';
+import { mulberry32 } from '../src/core/random.js';
 
 /** dim 1024, 16 heads (head_dim 64), 8 layers, FFN 4096, umT5 width and length. */
 export const MID_CONFIG_JSON = {
@@ -15,14 +16,8 @@ export const MID_CONFIG_JSON = {
 
 /** A seeded standard-normal generator (mulberry32 + Box-Muller). */
 export function normalRng(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
+  const next = mulberry32(seed);
+  const uniform = (): number => (next() + 1) / 4294967297; // in (0, 1): log stays finite
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 

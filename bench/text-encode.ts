@@ -18,6 +18,7 @@ import { T5EncoderSession } from '../src/models/wan/t5/session.js';
 import { Tokenizer, type TokenizerJson } from '../src/text/tokenizer.js';
 import { DEFAULT_NEGATIVE_PROMPT } from '../src/text/context.js';
 import type { TensorInfo, WeightSource } from '../src/weights/index.js';
+import { uniformRandom } from '../src/core/random.js';
 
 const layersArg = process.argv.indexOf('--layers');
 const MID = { vocab: 32000, dim: 1024, ffn: 2816, heads: 16, layers: layersArg > 0 ? Number(process.argv[layersArg + 1]) : 24 };
@@ -26,16 +27,6 @@ const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
 const tmp = mkdtempSync(join(tmpdir(), 'diffsparse-bench-text-'));
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
-/** mulberry32: uniform [0, 1) from 32-bit integer arithmetic (a float LCG loses bits and can cycle). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PROMPTS = [
   'A red fox running through deep snow at dawn, cinematic lighting, shallow depth of field.',
@@ -62,7 +53,7 @@ function syntheticBigTokenizer(): TokenizerJson {
   const alphabet = Array.from(letters);
   const seen = new Set(base.model.vocab.map(([p]) => p));
   const vocab = [...base.model.vocab];
-  const rand = prng(7);
+  const rand = uniformRandom(7);
   while (vocab.length < 256300) {
     const len = 1 + Math.floor(rand() * 6);
     let piece = rand() < 0.5 ? '\u2581' : '';
@@ -83,7 +74,7 @@ function randomSource(cfg: typeof MID): WeightSource {
   }
   const read = async (key: string): Promise<Float32Array> => {
     const shape = shapes.get(key)!;
-    const rand = prng(key.length * 7919 + shape[0]);
+    const rand = uniformRandom(key.length * 7919 + shape[0]);
     const scale = shape.length === 1 ? 0.1 : 1 / Math.sqrt(shape[1]);
     return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (shape.length === 1 ? 1 : 0) + scale * (2 * rand() - 1));
   };

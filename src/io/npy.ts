@@ -5,6 +5,7 @@
  * float32 (the demo model v2's reference video is stored that way to stay small).
  */
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { f16BitsToF32 } from '../onnx/half.js';
 
 export type NpyDtype = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8';
 
@@ -58,7 +59,7 @@ function parse(bytes: Uint8Array, source: string, allowHalf: boolean): NpyArray 
   if (half) {
     const body = Uint8Array.prototype.slice.call(bytes, offset, offset + count * 2);
     if (body.byteLength !== count * 2) throw new NpyFormatError(`${source}: truncated data`);
-    return { dtype, shape, data: f16ToF32(new Uint16Array(body.buffer)) };
+    return { dtype, shape, data: f16BitsToF32(new Uint16Array(body.buffer)) };
   }
   // Copy (Buffer#slice would be a view into Node's pool) so the typed array is aligned and owns its memory.
   const body = Uint8Array.prototype.slice.call(bytes, offset, offset + count * bytesPerElement(dtype));
@@ -96,21 +97,6 @@ export function writeNpy(path: string, array: NpyArray): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, encodeNpy(array));
   renameSync(tmp, path);
-}
-
-/** float16 bits -> float32, exact (subnormals, infinities and NaN included). */
-function f16ToF32(src: Uint16Array): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) {
-    const h = src[i];
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >>> 10) & 0x1f;
-    const mant = h & 0x3ff;
-    if (exp === 0) out[i] = sign * mant * 2 ** -24;
-    else if (exp === 0x1f) out[i] = mant ? NaN : sign * Infinity;
-    else out[i] = sign * (1 + mant / 1024) * 2 ** (exp - 15);
-  }
-  return out;
 }
 
 function bytesPerElement(dtype: NpyDtype): number {

@@ -37,6 +37,7 @@ import { denseBlockFlops, generationFlops, levelFlops, type AttentionVariant, ty
 import { DEFAULT_LEVELS, isTokenLevel, makeSchedule, type Schedule, type ScheduleModel } from './schedule.js';
 import { LEARNED_SCORE_MIX } from './scores.js';
 import { solveAgedSchedule, solveLevelSchedule, SolverInputError } from './solver.js';
+import { uniformRandom } from '../core/random.js';
 
 /** cost[step][layer][levelIndex]. */
 export type CostTable = Float64Array[][];
@@ -423,18 +424,6 @@ export interface SearchResult {
   accepted: number;
 }
 
-/** A small deterministic generator (mulberry32) for the search's move choices. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Step 5: local search on a table within the budget. A move raises every slot of one random
  * cell by one level and lowers random other cells by one level until the FLOPs fit again;
@@ -446,7 +435,7 @@ export async function localSearch(p: LearnProblem, start: { table: number[][]; e
   const attention = p.attention ?? 'reuse';
   const branches = p.branches ?? 2;
   const cells = calibrationCells(p.steps, p.layers, grouping);
-  const random = rng(seed);
+  const random = uniformRandom(seed); // the search's move choices
   const ratio = (t: number[][]): number => generationFlops(p.shape, t, attention, branches).ratio;
   const shiftCell = (table: number[][], cell: Cell, by: 1 | -1): boolean => {
     let moved = false;

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { discretiseWeights, solveKnapsack, solveLevelSchedule, SolverInputError } from '../../src/sparsity/solver.js';
+import { uniformRandom } from '../../src/core/random.js';
 
-/** Small deterministic PRNG (mulberry32) so the random instances are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bruteForce(cost: number[][], weight: number[][], budget: number): number {
   let best = Infinity;
@@ -29,7 +19,7 @@ function bruteForce(cost: number[][], weight: number[][], budget: number): numbe
 
 describe('budget solver', () => {
   it('matches brute force on small random instances', () => {
-    const rand = rng(7);
+    const rand = uniformRandom(7);
     for (let trial = 0; trial < 200; trial++) {
       const slots = 1 + Math.floor(rand() * 6);
       const options = 2 + Math.floor(rand() * 4);
@@ -63,7 +53,7 @@ describe('budget solver', () => {
   });
 
   it('solves a level schedule whose exact block FLOPs stay within the budget', () => {
-    const rand = rng(3);
+    const rand = uniformRandom(3);
     const steps = 6;
     const layers = 4;
     const levels = [0, 0.25, 0.5, 0.75, 1];

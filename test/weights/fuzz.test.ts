@@ -5,18 +5,8 @@ import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openWeights, WeightFormatError } from '../../src/weights/index.js';
 import { FIXTURES, manifestWeights } from './fixtureHelpers.js';
+import { uniformRandom } from '../../src/core/random.js';
 
-/** mulberry32: small, seeded, reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const int = (r: Rand, n: number): number => Math.floor(r() * n);
@@ -191,7 +181,7 @@ describe('fuzzed copies of the fixture weight files', () => {
     it(`${model}: ${cases} seeded mutations end in a complete read or a WeightFormatError`, async () => {
       const original = readFileSync(FIXTURES + manifestWeights(model).file);
       const ext = model === 'dit' ? 'safetensors' : 'pth';
-      const r = rng(seed);
+      const r = uniformRandom(seed);
       const tally: Record<Outcome, number> = { read: 0, 'typed-error': 0 };
       for (let i = 0; i < cases; i++) {
         const kind = int(r, mutations.length);
@@ -212,7 +202,7 @@ describe('fuzzed copies of the fixture weight files', () => {
   }
 
   it('random bytes and empty files are refused with WeightFormatError', async () => {
-    const r = rng(44);
+    const r = uniformRandom(44);
     for (let i = 0; i < 20; i++) {
       const path = join(dir, `noise-${i}.${i % 2 ? 'pth' : 'safetensors'}`);
       const bytes = Buffer.alloc(int(r, 200)).map(() => int(r, 256));

@@ -18,6 +18,7 @@ import { readRowsF32, type WeightSource } from '../../../weights/index.js';
 import { T5ConfigError, t5Keys, type T5EncoderConfig } from './config.js';
 import { bucketMatrix, paddingBias, t5Layer, type T5LayerWeight } from './graph.js';
 import { t5KeyIndex } from './weights.js';
+import { trimToMask } from './session.js';
 
 const LAYER_WEIGHTS: readonly T5LayerWeight[] = ['posEmbedding', 'norm1', 'q', 'k', 'v', 'o', 'norm2', 'gate', 'fc1', 'fc2'];
 
@@ -130,16 +131,6 @@ export class LayeredT5Encoder {
 
   /** The official wrapper: run the padded batch, then keep each row's first mask.sum() positions. */
   async encodeTrimmed(ids: BigInt64Array, mask: BigInt64Array, batch: number): Promise<TextContext[]> {
-    const length = ids.length / batch;
-    const dim = this.config.dim;
-    const out = await this.run(ids, mask, batch);
-    const contexts: TextContext[] = [];
-    for (let b = 0; b < batch; b++) {
-      let valid = 0;
-      for (let i = 0; i < length; i++) valid += Number(mask[b * length + i]);
-      const start = b * length * dim;
-      contexts.push({ data: out.slice(start, start + valid * dim), shape: [valid, dim] });
-    }
-    return contexts;
+    return trimToMask(await this.run(ids, mask, batch), mask, batch, this.config.dim);
   }
 }

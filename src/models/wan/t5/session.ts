@@ -52,6 +52,19 @@ export async function loadT5Encoder(modelDir: string, options: SessionOptions = 
   }
 }
 
+/** The official wrapper's trim: each batch row of `out` [batch, length, dim] keeps its first mask.sum() positions. */
+export function trimToMask(out: Float32Array, mask: BigInt64Array, batch: number, dim: number): TextContext[] {
+  const length = mask.length / batch;
+  const contexts: TextContext[] = [];
+  for (let b = 0; b < batch; b++) {
+    let valid = 0;
+    for (let i = 0; i < length; i++) valid += Number(mask[b * length + i]);
+    const start = b * length * dim;
+    contexts.push({ data: out.slice(start, start + valid * dim), shape: [valid, dim] });
+  }
+  return contexts;
+}
+
 export class T5EncoderSession {
   /** Encoder runs so far (lets callers and tests see what a cache saved). */
   runs = 0;
@@ -74,16 +87,6 @@ export class T5EncoderSession {
 
   /** The official wrapper: run the padded batch, then keep each row's first mask.sum() positions. */
   async encodeTrimmed(ids: BigInt64Array, mask: BigInt64Array, batch: number): Promise<TextContext[]> {
-    const length = ids.length / batch;
-    const dim = this.config.dim;
-    const out = await this.run(ids, mask, batch);
-    const contexts: TextContext[] = [];
-    for (let b = 0; b < batch; b++) {
-      let valid = 0;
-      for (let i = 0; i < length; i++) valid += Number(mask[b * length + i]);
-      const start = b * length * dim;
-      contexts.push({ data: out.slice(start, start + valid * dim), shape: [valid, dim] });
-    }
-    return contexts;
+    return trimToMask(await this.run(ids, mask, batch), mask, batch, this.config.dim);
   }
 }

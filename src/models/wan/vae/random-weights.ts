@@ -4,6 +4,7 @@
  * randn/sqrt(fan_in), biases 0.1·randn, norm gammas 1 + 0.1·randn.
  */
 import type { VaeTensorSource } from './decoder-graph.js';
+import { mulberry32 } from '../../../core/random.js';
 
 export interface RandomVaeOptions {
   dim?: number;
@@ -17,14 +18,8 @@ export interface RandomVaeOptions {
 
 /** A seeded standard-normal sampler (mulberry32 + Box–Muller). */
 export function gaussian(seed: number): () => number {
-  let s = seed >>> 0;
-  const uniform = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  const uniform = (): number => (next() + 0.5) / 4294967296; // in (0, 1): log stays finite
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
