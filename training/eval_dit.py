@@ -59,6 +59,7 @@ def main():
     ap.add_argument('--steps', type=int, default=20)
     ap.add_argument('--guide', type=float, default=GUIDANCE)
     ap.add_argument('--shift', type=float, default=5.0)
+    ap.add_argument('--guide-interval', default='', help='LO,HI: guidance only at sigmas in [LO, HI] (experiment)')
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--png', default='', help='also save every generated clip as a frame strip, one PNG per caption, here')
     ap.add_argument('--ceiling', action='store_true')
@@ -105,7 +106,8 @@ def main():
         strips = []
         for seed in range(args.seeds):
             noise = torch.randn(LATENT_SHAPE, generator=torch.Generator().manual_seed(seed))
-            lat, _ = generate(m['dit'], pad, neg, noise[None], args.steps, args.shift, args.guide)
+            lat, _ = generate(m['dit'], pad, neg, noise[None], args.steps, args.shift, args.guide,
+                              interval=tuple(map(float, args.guide_interval.split(','))) if args.guide_interval else None)
             with torch.no_grad():
                 video = m['vae'].decode(lat)[0].numpy()
             r = measure(video)
@@ -123,7 +125,8 @@ def main():
             for k, x in enumerate(strips):
                 sheet.paste(x, (0, k * x.height))
             sheet.save(os.path.join(args.png, f'{colour}_{shape}_{direction}.png'))
-    print(f'{args.set} {args.dit} guide {args.guide} shift {args.shift}: colour {ok_c}/{n} direction {ok_d}/{n} '
+    interval = args.guide_interval or 'all'
+    print(f'{args.set} {args.dit} guide {args.guide} interval {interval} shift {args.shift}: colour {ok_c}/{n} direction {ok_d}/{n} '
           f'shape {ok_s}/{n} continuity {ok_k}/{n}', flush=True)
 
 

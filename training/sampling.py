@@ -109,15 +109,21 @@ def euler_sigmas(steps, shift):
 
 
 @torch.no_grad()
-def generate(dit, context, context_neg, noise, steps=20, shift=5.0, guide=5.0, record=None):
-    """CFG loop with UniPC; context/context_neg are padded [1,text_len,dim]; noise [1,16,F,H,W]."""
+def generate(dit, context, context_neg, noise, steps=20, shift=5.0, guide=5.0, record=None, interval=None):
+    """CFG loop with UniPC; context/context_neg are padded [1,text_len,dim]; noise [1,16,F,H,W].
+    interval (lo, hi): guidance only at steps whose sigma lies in [lo, hi], the conditional velocity elsewhere."""
     sched = UniPC(steps, shift)
     x = noise
     for i, t in enumerate(sched.timesteps):
         tt = torch.tensor([float(t)], dtype=torch.float64)
         cond = dit(x, tt, context)
-        uncond = dit(x, tt, context_neg)
-        v = uncond + guide * (cond - uncond)
+        sigma = float(t) / 1000
+        if interval is not None and not (interval[0] <= sigma <= interval[1]):
+            v = cond
+            uncond = cond
+        else:
+            uncond = dit(x, tt, context_neg)
+            v = uncond + guide * (cond - uncond)
         x, _ = sched.step(v, x)
         if record is not None:
             record.append(dict(cond=cond, uncond=uncond, latent=x))
