@@ -19,7 +19,7 @@
 import { DEFAULT_ATTENTION_CHUNK, DEFAULT_ROW_CHUNK, type WanDiTConfig } from '../models/wan/dit/config.js';
 import type { T5EncoderConfig } from '../models/wan/t5/config.js';
 import type { VaeDecoderConfig } from '../models/wan/vae/config.js';
-import { denseBlockFlops, generationFlops, perPromptFlops, perStepOverheadFlops, type FlopsShape } from '../sparsity/flops.js';
+import { denseBlockFlops, generationFlops, perPromptFlops, type FlopsShape } from '../sparsity/flops.js';
 
 const GB = 1024 ** 3;
 const F32 = 4;
@@ -339,11 +339,6 @@ export function ditLoadSeconds(sizes: ModelSizes, speed: MachineSpeed): number {
 /** One dense block evaluation of one branch, in FLOPs (for the benchmark's per-block numbers). */
 export function blockFlops(sizes: ModelSizes, latentShape: readonly number[]): number {
   return denseBlockFlops(flopsShapeOf(sizes, latentShape)).total;
-}
-
-/** One model evaluation's fixed work outside the blocks. */
-export function overheadFlops(sizes: ModelSizes, latentShape: readonly number[]): number {
-  return perStepOverheadFlops(flopsShapeOf(sizes, latentShape));
 }
 
 /**

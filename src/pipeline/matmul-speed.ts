@@ -32,10 +32,6 @@ function cacheDir(): string {
   return process.env.DIFFSPARSE_CACHE_DIR ?? join(homedir(), '.cache', 'diffsparse');
 }
 
-export function speedCacheFile(): string {
-  return join(cacheDir(), 'matmul-speed.json');
-}
-
 /** The key a probe's result is cached under: CPU model, core count and thread count. */
 export function machineKey(threads: number): string {
   const c = cpus();

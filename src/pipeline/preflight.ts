@@ -25,11 +25,6 @@ export interface PipelineSizes {
   sizes: ModelSizes;
 }
 
-/** Reads the text encoder's config from a converted folder (its JSON only). */
-export function readT5Config(textDir: string): T5EncoderConfig {
-  return readT5Manifest(textDir).config;
-}
-
 /** The sizes of a pipeline's models, from their manifests. */
 export function readPipelineSizes(pipeline?: string): PipelineSizes {
   const definition = resolvePipeline(pipeline);

@@ -27,12 +27,6 @@ export function trainedRangeProblems(value: unknown): string[] {
   return problems;
 }
 
-/** "832x480" → [832, 480]. */
-export function parseTrainedSize(size: string): [number, number] {
-  const m = SIZE.exec(size);
-  return m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
-}
-
 /**
  * Warnings for a request outside what the model was trained on: a size not among the
  * trained sizes, or a frame count outside the trained counts' range. Empty when inside, or

@@ -27,7 +27,7 @@ import { gatherRows } from '../models/wan/dit/rows.js';
 import type { WanDiT } from '../models/wan/dit/runtime.js';
 import type { GuidanceBranch, Latent, StepInfo, TextContext, VelocityModel } from '../core/types.js';
 import { AttentionInfluence } from './attentionScore.js';
-import { TokenCache, type CachePrecision, type LayerCache } from './cache.js';
+import { TokenCache, type LayerCache } from './cache.js';
 import { SparseShapeError } from './errors.js';
 import { levelFlops, tokensForLevel, type FlopsShape } from './flops.js';
 import { StackResidualHooks } from './methods/step-skip.js';

@@ -196,7 +196,6 @@ export interface CalibrationResult {
 /** Step 1: measure the cost table, cell by cell. */
 export async function calibrateCostTable(p: LearnProblem, run: PlanRunner, reference: Float32Array[], grouping: Grouping, onProgress?: (done: number, total: number) => void): Promise<CalibrationResult> {
   const levels = p.levels ?? DEFAULT_LEVELS;
-  const attention = p.attention ?? 'reuse';
   const cost = emptyCostTable(p.steps, p.layers, levels);
   const cells = calibrationCells(p.steps, p.layers, grouping);
   const sparseLevels = levels.map((v, s) => [v, s] as const).filter(([v]) => v < 1);
@@ -237,7 +236,6 @@ export interface GrowthCalibration {
 export async function calibrateGrowth(p: LearnProblem, run: PlanRunner, reference: Float32Array[], cost: CostTable): Promise<GrowthCalibration> {
   const levels = p.levels ?? DEFAULT_LEVELS;
   const zero = levels.indexOf(0);
-  const attention = p.attention ?? 'reuse';
   if (zero < 0 || p.steps < 6) return { growth: 0, runs: 0, windows: [] };
   const starts = [...new Set([Math.max(1, Math.round(p.steps / 3)), Math.max(1, Math.round(p.steps / 2))])];
   const windows: GrowthCalibration['windows'] = [];
@@ -323,7 +321,6 @@ export interface RefineResult {
 
 /** Step 3: refine the table against the final-sample error of the solved schedule. */
 export async function refineCostTable(p: LearnProblem, run: PlanRunner, reference: Float32Array[], initial: CostTable, grouping: Grouping, iterations: number, rate = 0.7): Promise<RefineResult> {
-  const attention = p.attention ?? 'reuse';
   const cost = initial.map((row) => row.map((c) => c.slice()));
   const cells = calibrationCells(p.steps, p.layers, grouping);
   const history: RefineStep[] = [];
@@ -462,7 +459,7 @@ export async function localSearch(p: LearnProblem, start: { table: number[][]; e
       }
     return d;
   };
-  const pick = (table: number[][], weight: (cell: Cell) => number): Cell => {
+  const pick = (weight: (cell: Cell) => number): Cell => {
     if (!guide) return cells[Math.floor(random() * cells.length)];
     const w = cells.map(weight);
     const sum = w.reduce((a, b) => a + b, 0);
@@ -481,10 +478,10 @@ export async function localSearch(p: LearnProblem, start: { table: number[][]; e
     let candidate: number[][] | null = null;
     for (let attempt = 0; attempt < 32 && !candidate; attempt++) {
       const table = best.table.map((r) => r.slice());
-      const up = pick(table, (c) => Math.sqrt(cap(delta(table, c, 1))) + 1e-6);
+      const up = pick((c) => Math.sqrt(cap(delta(table, c, 1))) + 1e-6);
       if (!shiftCell(table, up, 1)) continue;
       for (let lowered = 0; lowered < 6 && ratio(table) > p.budget + 1e-9; lowered++) {
-        const down = pick(table, (c) => (c === up || !c.steps.some((t) => c.layers.some((l) => table[t][l] > levels[0])) ? 0 : 1 / Math.sqrt(cap(delta(table, c, -1)) + 1e-9)));
+        const down = pick((c) => (c === up || !c.steps.some((t) => c.layers.some((l) => table[t][l] > levels[0])) ? 0 : 1 / Math.sqrt(cap(delta(table, c, -1)) + 1e-9)));
         if (down !== up) shiftCell(table, down, -1);
       }
       if (ratio(table) <= p.budget + 1e-9 && table.some((r, t) => r.some((v, l) => v !== best.table[t][l])) && (runLimit === undefined || longestSparseRun(table) <= runLimit)) candidate = table;
