@@ -29,7 +29,7 @@ function rand(n: number, seed: number, scale: number): Float32Array {
 async function timeIt(bytes: Uint8Array, x: Float32Array, k: number): Promise<{ ms: number; y: Float32Array }> {
   const session = await createSession(bytes, { intraOpThreads: threads });
   let best = Infinity;
-  let y = new Float32Array(0);
+  let y: Float32Array = new Float32Array(0);
   for (let r = 0; r <= REPEATS; r++) {
     const t0 = performance.now();
     const out = await session.run({ x: f32Tensor(x, [M, k]) });

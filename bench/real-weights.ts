@@ -97,7 +97,6 @@ async function measureT5(pth: string, cfgJson: string, tokens: number): Promise<
 
 async function measureBlock(modelDir: string, frames: number, lowMemory: boolean): Promise<Measured> {
   const { WanDiT } = await import('../src/models/wan/dit/runtime.js');
-  const { ropeTables } = await import('../src/models/wan/dit/rope.js');
   const t0 = performance.now();
   const dit = await WanDiT.load(modelDir, { lowMemory }); // as Pipeline.load does: prepacked weights unless low-memory
   const c = dit.config;

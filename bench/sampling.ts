@@ -18,7 +18,7 @@ const time = (label: string, fn: () => void, repeat = 3): void => {
 
 const n = shape.reduce((a, b) => a * b, 1);
 console.log(`latent ${shape.join('x')} = ${n} values`);
-let noise = new Float32Array(0);
+let noise: Float32Array = new Float32Array(0);
 time('torchRandn (avx2 replay)', () => { noise = torchRandn(shape, 42); }, 1);
 time('torchRandn (libm flavour)', () => { torchRandn(shape, 42, { flavor: 'scalar' }); }, 1);
 const cond = noise.map((v) => v * 0.9);

@@ -39,7 +39,7 @@ describe('call counts', () => {
     const c = dit.config;
     const latent = { data: new Float32Array(16 * 3 * 8 * 8).fill(0.1), shape: [16, 3, 8, 8] as [number, number, number, number] };
     const text = await dit.prepareText({ data: new Float32Array(7 * c.textDim).fill(0.1), shape: [7, c.textDim] });
-    const proto = ort.InferenceSession.prototype as unknown as { run: (...a: unknown[]) => Promise<unknown> };
+    const proto = (ort.InferenceSession as unknown as { prototype: unknown }).prototype as { run: (...a: unknown[]) => Promise<unknown> };
     const run = proto.run;
     let calls = 0;
     proto.run = function (this: unknown, ...a: unknown[]) {
