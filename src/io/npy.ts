@@ -5,7 +5,7 @@
  * float32 (the demo model v2's reference video is stored that way to stay small).
  */
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { f16BitsToF32 } from '../onnx/half.js';
+import { f16BitsToF32 } from '../core/half.js';
 
 export type NpyDtype = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8';
 

@@ -5,7 +5,7 @@
  * what onnxruntime-node 1.30 accepts.
  */
 import { onnx, type IAttributeProto, type INodeProto, type ITensorProto, type IValueInfoProto } from './proto.js';
-import { f32ToF16Bits, f32ToBf16Bits } from './half.js';
+import { f32ToF16Bits, f32ToBf16Bits } from '../core/half.js';
 
 export const OPSET = 23;
 export const IR_VERSION = 11;

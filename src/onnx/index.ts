@@ -1,3 +1,3 @@
 export * from './builder.js';
 export * from './external.js';
-export * from './half.js';
+export * from '../core/half.js';

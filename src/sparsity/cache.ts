@@ -5,7 +5,7 @@
  * latent grid as (f·H' + h)·W' + w. Storage is float32 or half precision; memory is
  * accounted exactly (bytes of every allocated array).
  */
-import { f32ToF16Bits } from '../onnx/half.js';
+import { f32ToF16Bits } from '../core/half.js';
 import type { GuidanceBranch } from '../core/types.js';
 import { SparseShapeError } from './errors.js';
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync, openSync, readSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { f16BitsToF32 } from '../onnx/half.js';
+import { f16BitsToF32 } from '../core/half.js';
 import { onnx, type ITensorProto } from '../onnx/proto.js';
 import { STAGE, stageFile } from '../models/wan/dit/graphs/stages.js';
 import type { WanDiT } from '../models/wan/dit/runtime.js';

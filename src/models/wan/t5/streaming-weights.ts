@@ -9,7 +9,7 @@
 import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Value, type GraphBuilder } from '../../../onnx/builder.js';
-import { f32ToF16Bits } from '../../../onnx/half.js';
+import { f32ToF16Bits } from '../../../core/half.js';
 import { onnx } from '../../../onnx/proto.js';
 
 const ALIGN = 4096;
