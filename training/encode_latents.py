@@ -26,10 +26,13 @@ def main():
     ap.add_argument('--first', type=int, default=0, help='first clip index (to add more clips later)')
     ap.add_argument('--placement', default='centred', choices=PLACEMENTS,
                     help="where paths lie ('anywhere' is what the session-2 DiT v2/v3 trained on)")
+    ap.add_argument('--device', default='cpu', help="encode on 'cuda' (clips are drawn on the CPU either way)")
     args = ap.parse_args()
     setup(100 + args.part)
+    dev = torch.device(args.device)
     model = WanVAE_(**VAE_CONFIG).eval()
     model.load_state_dict(torch.load(f'{OUT}/vae.pt'))
+    model.to(dev)
     tok = Tokenizer()
     t5 = make_encoder(tok.vocab_size)
     idx = [i for i in range(args.first, args.first + args.clips) if i % args.parts == args.part]
@@ -38,7 +41,7 @@ def main():
     for j in range(0, len(idx), 16):
         clips = [make_clip(DATA_SEED, DIT_INDEX_BASE + i, placement=args.placement) for i in idx[j:j + 16]]
         with torch.no_grad():
-            lat.append(model.encode_raw(torch.from_numpy(np.stack([c['video'] for c in clips])))[0])
+            lat.append(model.encode_raw(torch.from_numpy(np.stack([c['video'] for c in clips])).to(dev))[0].cpu())
         caps += [c['caption'] for c in clips]
         print(f'part {args.part}: {j + len(clips)}/{len(idx)} {time.time() - t0:.0f}s', flush=True)
     ctx = padded_contexts(t5, tok, caps)

@@ -27,6 +27,17 @@ TRAIN_TRIPLES = (('blue', 'square', 'right'), ('red', 'square', 'left'), ('green
                  ('green', 'triangle', 'down'), ('yellow', 'square', 'right'))
 
 
+class OnDevice(torch.nn.Module):
+    """The DiT on a GPU behind a CPU interface: the sampler, the VAE and the measurement stay on the CPU."""
+
+    def __init__(self, dit, device):
+        super().__init__()
+        self.dit, self.device = dit.to(device), device
+
+    def forward(self, x, t, context):
+        return self.dit(x.to(self.device), t.to(self.device), context.to(self.device)).cpu()
+
+
 def one_step_check(m, n=16):
     """x0 = x_t - sigma * v on n training clips: where along the noise scale the DiT gets colour and direction right."""
     d = np.load(f'{OUT}/latents_0.npz')
@@ -66,6 +77,7 @@ def main():
     ap.add_argument('--one-step', action='store_true',
                     help='also measure one-step x0 predictions from noised training latents at several noise levels '
                          '(needs --stats and the out/latents_0.npz the DiT trained on)')
+    ap.add_argument('--device', default='cpu', help="run the DiT on 'cuda' (the rest stays on the CPU)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     m = load_all(args.ckpt)
@@ -73,6 +85,8 @@ def main():
         state = torch.load(args.dit)
         m['dit'] = WanModel(**dit_config_for(state)).eval()
         m['dit'].load_state_dict(state)
+    if args.device != 'cpu':
+        m['dit'] = OnDevice(m['dit'], torch.device(args.device)).eval()
     if args.vae:
         m['vae'].model.load_state_dict(torch.load(args.vae))
     if args.stats:

@@ -118,8 +118,12 @@ def main():
     ap.add_argument('--rank', type=int, default=0)
     ap.add_argument('--world', type=int, default=1,
                     help='data-parallel single-thread processes (gloo); --bs is the global batch')
+    ap.add_argument('--device', default='cpu',
+                    help="'cuda' on a GPU machine (one process, --world 1); the data stays in CPU memory and each batch moves")
     args = ap.parse_args()
     setup(2)
+    dev = torch.device(args.device)
+    assert args.world == 1 or dev.type == 'cpu', 'data-parallel ranks are CPU processes; on a GPU use --world 1'
     if args.world > 1:
         # several 1-thread processes get more of a contended CPU than 1 process with several threads
         torch.distributed.init_process_group('gloo', init_method=f'file://{OUT}/ddp_rendezvous',
@@ -139,7 +143,9 @@ def main():
         model, state = grow_interleaved(init, args.layers)
         model.load_state_dict(state)
     print(f'DiT parameters: {sum(p.numel() for p in model.parameters()):,}', flush=True)
+    model.to(dev)
     ema = copy.deepcopy(model).eval()
+    cpu_state = lambda m: {k: v.detach().cpu() for k, v in m.state_dict().items()}  # loadable without a GPU
     local_bs = args.bs // args.world
     # text pathway (text_embedding, cross-attention, its norm) may get a larger lr: the
     # unconditional structure is learnt first and the conditioning lags behind
@@ -151,6 +157,8 @@ def main():
     warm = args.warmup
     lr_at = lambda s, prog: args.lr * min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, prog)))
     gen = torch.Generator().manual_seed(1234 + args.rank)
+    # on a GPU the noise is drawn there: a CPU thread drawing 5M normals a step would hold the GPU back
+    noise_gen = gen if dev.type == 'cpu' else torch.Generator(device=dev).manual_seed(4321)
     t0 = time.time()
     log, run, snaps = [], [], []
     step = 0
@@ -170,15 +178,17 @@ def main():
         drop = torch.rand(local_bs, generator=gen) < args.drop
         c[drop] = neg[0]
         sigma = sample_sigma(local_bs, gen, args.sigma_shift, args.shifted_share)
-        noise = torch.randn(x0.shape, generator=gen)
-        s = sigma.view(-1, 1, 1, 1, 1)
-        xt = (1 - s) * x0 + s * noise
-        v = model(xt, sigma * 1000.0, c)
+        noise = torch.randn(x0.shape, generator=noise_gen, device=dev)
         w = torch.ones(1, 1, x0.shape[2], 1, 1)
         w[:, :, 0] = args.first_frame_weight
         if masks is not None:
             w = w * (1 + args.object_weight * masks[i][:, None])
+        # the batch is drawn on the CPU, then moved
+        x0, c, sigma, noise, w = (a.to(dev) for a in (x0, c, sigma, noise, w))
         w = w.expand_as(x0)
+        s = sigma.view(-1, 1, 1, 1, 1)
+        xt = (1 - s) * x0 + s * noise
+        v = model(xt, sigma * 1000.0, c)
         err = v - (noise - x0)
         loss = (err.pow(2) * w).sum() / w.sum()
         if args.motion_weight:
@@ -203,7 +213,7 @@ def main():
         run.append(loss.item())
         if main_rank and args.snapshot_minutes and el > args.snapshot_minutes * 60 * (len(snaps) + 1):
             snaps.append(step)
-            torch.save(ema.state_dict(), f'{OUT}/dit{args.tag}_snap.pt.tmp')
+            torch.save(cpu_state(ema), f'{OUT}/dit{args.tag}_snap.pt.tmp')
             os.replace(f'{OUT}/dit{args.tag}_snap.pt.tmp', f'{OUT}/dit{args.tag}_snap.pt')
             print(f'snapshot at step {step}', flush=True)
         if step % 50 == 0 or step == args.steps - 1:
@@ -214,8 +224,8 @@ def main():
     train_s = time.time() - t0
     if not main_rank:
         return
-    torch.save(ema.state_dict(), f'{OUT}/dit{args.tag}.pt')
-    torch.save(model.state_dict(), f'{OUT}/dit_raw{args.tag}.pt')
+    torch.save(cpu_state(ema), f'{OUT}/dit{args.tag}.pt')
+    torch.save(cpu_state(model), f'{OUT}/dit_raw{args.tag}.pt')
     save_json(f'{OUT}/dit_log{args.tag}.json', dict(args=vars(args), steps=args.steps, steps_done=step + 1, bs=args.bs, world=args.world, lr=args.lr,
                                           ema=args.ema, caption_dropout=args.drop, train_seconds=train_s,
                                           final_loss=float(np.mean(run[-100:])), log=log, n_latents=n))

@@ -17,7 +17,7 @@ def sinusoidal_embedding_1d(dim, t):
     """[cos(t*w), sin(t*w)] with w_k = 10000^(-k/half), in float64, cast to f32."""
     half = dim // 2
     t = t.to(torch.float64)
-    freqs = torch.pow(10000.0, -torch.arange(half, dtype=torch.float64) / half)
+    freqs = torch.pow(10000.0, -torch.arange(half, dtype=torch.float64, device=t.device) / half)
     ang = t[:, None] * freqs[None, :]
     return torch.cat([torch.cos(ang), torch.sin(ang)], dim=1).float()
 
@@ -196,7 +196,7 @@ class WanModel(nn.Module):
         x = x.flatten(2).transpose(1, 2)
         if record is not None:
             record['x_embed'] = x
-        angles = rope_angles(self.dim // self.num_heads, grid)
+        angles = rope_angles(self.dim // self.num_heads, grid).to(x.device)
         sin = sinusoidal_embedding_1d(self.freq_dim, t.reshape(b))
         e = self.time_embedding(sin)
         e0 = self.time_projection(e).unflatten(1, (6, self.dim))
