@@ -40,7 +40,9 @@
  * their provenance budget; with two or more at a budget it prints the choice among them: the
  * lowest latent rel-L2 on the evaluation cases, which for choosing are training-split captions
  * none of the files was searched on), --block-ablation (also learn with levels 0 and 1 only: does the
- * token level help beyond choosing steps?), --methods (baselines to run), --threads (intra-op
+ * token level help beyond choosing steps?), --levels 0,0.25,0.5,1 (the levels the learner may use; on
+ * a small model a partial block costs nearly a whole one's time, so fewer levels can run faster at
+ * the same FLOPs), --methods (baselines to run), --threads (intra-op
  * threads, default 1: on a loaded 2-core machine one thread per session is several times
  * faster), --model-id.
  */
@@ -104,6 +106,7 @@ const { values, positionals } = parseArgs({
     'calib-seeds': { type: 'string', default: '101' },
     'select-seeds': { type: 'string', default: '111,112' },
     growth: { type: 'string', default: 'auto' },
+    levels: { type: 'string' },
     'max-run': { type: 'string' },
     'learn-forecast': { type: 'string', default: 'none' },
     'eval-seeds': { type: 'string', default: '202,303' },
@@ -382,10 +385,14 @@ const methodFilter = values.methods ? new Set(values.methods.split(',')) : null;
 /** Rows of the --schedules files as they ran (their own forecast), for the choice among them. */
 const fileRows = new Set<string>();
 const variants = values.variants!.split(',') as AttentionVariant[];
+// --levels: the recompute levels the learner may use (a subset of the default set, 0 and 1 included)
+const learnLevels = values.levels ? values.levels.split(',').map(Number) : DEFAULT_LEVELS;
+if (!learnLevels.includes(0) || !learnLevels.includes(1) || learnLevels.some((v, i) => !DEFAULT_LEVELS.includes(v) || (i > 0 && v <= learnLevels[i - 1])))
+  throw new Error(`--levels ${values.levels}: give ascending levels from ${DEFAULT_LEVELS.join(',')}, with 0 and 1`);
 for (const budget of values.budgets!.split(',').map(Number)) {
   console.log(`budget ${Math.round(budget * 100)}% of dense FLOPs`);
   if (!values['no-learn']) {
-    for (const [i, variant] of variants.entries()) await learned(budget, variant, DEFAULT_LEVELS, variants.length > 1 ? `learned (${variant})` : 'learned', i === 0);
+    for (const [i, variant] of variants.entries()) await learned(budget, variant, learnLevels, variants.length > 1 ? `learned (${variant})` : 'learned', i === 0);
     if (values['block-ablation']) await learned(budget, variants[0], [0, 1], 'learned, levels 0/1 only (ablation)', false);
   }
   for (const file of values.schedules ? values.schedules.split(',') : []) {

@@ -343,22 +343,24 @@ export class TokenReuseHooks implements ForwardHooks {
     if (!this.needsCache[l]) return;
     const { branch } = passInfo(call.pass);
     const c = cache.layer(branch, l);
-    if (this.forecast) {
-      const h = this.histories(c);
-      const t = this.time(call.pass);
-      h.sa.record(c.sa, null, t);
-      h.ca.record(c.ca, null, t);
-      h.ffn.record(c.ffn, null, t);
-    }
     if (this.movement && this.needsSignals[l]) {
       const e = this.extra(c);
       if (e.input?.length === call.x.length) e.input.set(call.x);
       else e.input = new Float32Array(call.x);
     }
-    // The whole block's stage outputs are fresh arrays that nothing else keeps: the cache takes them.
-    c.sa.adopt(out.ySa);
-    c.ca.adopt(out.yCa);
-    c.ffn.adopt(out.yFfn);
+    // The whole block's stage outputs are fresh arrays that nothing else keeps: the cache takes
+    // them, and with a forecast the rows they replace become the previous computation.
+    if (this.forecast) {
+      const h = this.histories(c);
+      const t = this.time(call.pass);
+      h.sa.recordWhole(c.sa, out.ySa, t);
+      h.ca.recordWhole(c.ca, out.yCa, t);
+      h.ffn.recordWhole(c.ffn, out.yFfn, t);
+    } else {
+      c.sa.adopt(out.ySa);
+      c.ca.adopt(out.yCa);
+      c.ffn.adopt(out.yFfn);
+    }
     if (c.k && c.v) {
       c.k.adopt(out.k);
       c.v.adopt(out.v);

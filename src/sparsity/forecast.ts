@@ -28,7 +28,8 @@ export const forecastLinear = (y0: number, y1: number, t0: number, t1: number, t
 
 /** The previous computation of one module's rows: its outputs and the two times per token. */
 export class ForecastHistory {
-  readonly prev: Float32Array;
+  /** Outputs of each token's previous computation (replaced, not copied, when a whole block runs). */
+  prev: Float32Array;
   readonly t0: Float64Array;
   readonly t1: Float64Array;
 
@@ -57,6 +58,24 @@ export class ForecastHistory {
       this.t0[r] = this.t1[r];
       this.t1[r] = t;
     }
+  }
+
+  /**
+   * A whole block computed every row at `t`: `store` takes `values` as its rows and its old rows
+   * become the previous ones, by handing the arrays over instead of copying them (float32
+   * storage; otherwise `record` and a write).
+   */
+  recordWhole(store: RowStore, values: Float32Array, t: number): void {
+    const old = store.f32;
+    if (old?.length !== this.prev.length || values.length !== old.length) {
+      this.record(store, null, t);
+      store.adopt(values);
+      return;
+    }
+    store.adopt(values);
+    this.prev = old;
+    this.t0.set(this.t1);
+    this.t1.fill(t);
   }
 
   /** Every row's extrapolation factor at `t` into `out` (0: held constant). */
