@@ -5,7 +5,9 @@
  * sparse runs so machine load hits both alike; medians over --reps repetitions of each.
  *
  *   npm run build && npm run bench -- sparsity-generate-speed --pipeline <definition.json> \
- *       [--budget 0.5] [--method learned] [--reps 5] [--threads 2] [--prompt "a red circle moving right"]
+ *       [--budget 0.5] [--method learned] [--schedule FILE] [--reps 5] [--threads 2] [--prompt "a red circle moving right"]
+ *
+ * --schedule runs that schedule file instead of the one --budget picks.
  *
  * Prints each run, then the medians and the speed-ups (dense / sparse) with the load average.
  */
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     pipeline: { type: 'string' },
     budget: { type: 'string', default: '0.5' },
     method: { type: 'string' },
+    schedule: { type: 'string' },
     reps: { type: 'string', default: '5' },
     threads: { type: 'string' },
     prompt: { type: 'string', default: 'a red circle moving right' },
@@ -38,7 +41,7 @@ function generate(sparse: boolean, i: number): Run {
   const args = [bin, 'generate', values.prompt!, '--seed', values.seed!, '-o', join(dir, `${sparse ? 's' : 'd'}${i}.${values.format}`), '--overwrite', '--json'];
   if (values.pipeline) args.push('--pipeline', values.pipeline);
   if (values.threads) args.push('--threads', values.threads);
-  if (sparse) args.push('--budget', values.budget!, ...(values.method ? ['--method', values.method] : []));
+  if (sparse) args.push(...(values.schedule ? ['--schedule', values.schedule] : ['--budget', values.budget!, ...(values.method ? ['--method', values.method] : [])]));
   const t0 = performance.now();
   const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
   const wallMs = performance.now() - t0;
@@ -51,6 +54,7 @@ const median = (v: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+const sparseLabel = values.schedule ? `--schedule ${values.schedule}` : `--budget ${values.budget}${values.method ? ` --method ${values.method}` : ''}`;
 const load0 = loadavg();
 const dense: Run[] = [];
 const sparse: Run[] = [];
@@ -59,7 +63,7 @@ for (let i = 0; i < reps; i++) {
   for (const sp of i % 2 ? [true, false] : [false, true]) {
     const r = generate(sp, i);
     (sp ? sparse : dense).push(r);
-    console.log(`${sp ? `budget ${values.budget}` : 'dense     '}: command ${(r.wallMs / 1000).toFixed(2)} s, denoising ${(r.denoiseMs / 1000).toFixed(2)} s, FLOPs ${(r.flopsRatio * 100).toFixed(1)}%`);
+    console.log(`${sp ? sparseLabel : 'dense'}: command ${(r.wallMs / 1000).toFixed(2)} s, denoising ${(r.denoiseMs / 1000).toFixed(2)} s, FLOPs ${(r.flopsRatio * 100).toFixed(1)}%`);
   }
 }
 const md = { wall: median(dense.map((r) => r.wallMs)), den: median(dense.map((r) => r.denoiseMs)) };
@@ -67,6 +71,6 @@ const ms = { wall: median(sparse.map((r) => r.wallMs)), den: median(sparse.map((
 console.log(`\n| run | command s (median) | denoising s (median) | FLOPs |`);
 console.log('|---|---|---|---|');
 console.log(`| dense | ${(md.wall / 1000).toFixed(2)} | ${(md.den / 1000).toFixed(2)} | 100% |`);
-console.log(`| --budget ${values.budget}${values.method ? ` --method ${values.method}` : ''} | ${(ms.wall / 1000).toFixed(2)} | ${(ms.den / 1000).toFixed(2)} | ${(sparse[0].flopsRatio * 100).toFixed(1)}% |`);
+console.log(`| ${sparseLabel} | ${(ms.wall / 1000).toFixed(2)} | ${(ms.den / 1000).toFixed(2)} | ${(sparse[0].flopsRatio * 100).toFixed(1)}% |`);
 console.log(`\nspeed-up: denoising ${(md.den / ms.den).toFixed(2)}×, whole command ${(md.wall / ms.wall).toFixed(2)}× (FLOPs ideal ${(1 / sparse[0].flopsRatio).toFixed(2)}×); ${reps} repetitions each, alternating; load ${load0.map((l) => l.toFixed(1)).join(' ')} → ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
 rmSync(dir, { recursive: true, force: true });
