@@ -43,6 +43,31 @@ describe('first-order forecast', () => {
       }
     }
   });
+
+  it('a whole block hands its outputs to the store and the old rows to the history, as record and a write would', () => {
+    const rows = 3;
+    const width = 2;
+    const fill = (t: number): Float32Array => Float32Array.from({ length: rows * width }, (_, k) => k + 10 * t);
+    const copied = { store: new RowStore(rows, width, 'f32'), h: new ForecastHistory(rows, width) };
+    const handed = { store: new RowStore(rows, width, 'f32'), h: new ForecastHistory(rows, width) };
+    for (const t of [1, 2, 4]) {
+      copied.h.record(copied.store, null, t);
+      copied.store.write(null, fill(t));
+      const fresh = fill(t);
+      handed.h.recordWhole(handed.store, fresh, t);
+      expect(handed.store.f32).toBe(fresh); // taken, not copied
+    }
+    expect(Array.from(handed.store.f32!)).toEqual(Array.from(copied.store.f32!));
+    expect(Array.from(handed.h.prev)).toEqual(Array.from(fill(2)));
+    expect(Array.from(handed.h.t0)).toEqual(Array.from(copied.h.t0));
+    expect(Array.from(handed.h.t1)).toEqual([4, 4, 4]);
+    // half-precision storage cannot take the array: it falls back to record and a write
+    const half = { store: new RowStore(rows, width, 'f16'), h: new ForecastHistory(rows, width) };
+    half.h.recordWhole(half.store, fill(1), 1);
+    half.h.recordWhole(half.store, fill(2), 2);
+    expect(Array.from(half.h.prev)).toEqual(Array.from(fill(1)));
+    expect(Array.from(half.store.read(null))).toEqual(Array.from(fill(2)));
+  });
 });
 
 describe('movement score', () => {
