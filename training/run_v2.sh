@@ -142,3 +142,12 @@ L="--init $OUT/dit_v2g.pt --layers 12 --tag _v2l --world 2 --bs 64 --steps 800 -
 nice -n 19 $PY train_dit.py $L --rank 1 &
 nice -n 19 $PY train_dit.py $L --rank 0
 wait
+# DiT m: continues l's EMA (12 blocks), the phase-h loss, lr 2e-4 cosine over 950 steps, stopped by the 135-minute
+# limit at step 888 (session 12, nice 19 beside the sparsity work, step-based): loss flat at 0.126, held-out no better
+# than l (README.md); not saved: dit_v2l.pt stays the starting point
+rm -f $OUT/ddp_rendezvous
+M="--init $OUT/dit_v2l.pt --layers 12 --tag _v2m --world 2 --bs 64 --steps 950 --lr 2e-4 --text-lr-mult 2 --warmup 20
+   --first-frame-weight 3 --object-weight 8 --max-minutes 135 --snapshot-minutes 15"
+nice -n 19 $PY train_dit.py $M --rank 1 &
+nice -n 19 $PY train_dit.py $M --rank 0
+wait
