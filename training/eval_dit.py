@@ -18,7 +18,7 @@ from dataset import HELD_OUT, caption, make_clip
 from load_release import load_all
 from reference_run import LATENT_SHAPE, context_of
 from render_frames import strip
-from sampling import generate
+from sampling import generate, generate_free_init
 from wan_modules.dit import WanModel
 from wan_modules.vae import WanVAE
 
@@ -71,6 +71,8 @@ def main():
     ap.add_argument('--guide', type=float, default=GUIDANCE)
     ap.add_argument('--shift', type=float, default=5.0)
     ap.add_argument('--guide-interval', default='', help='LO,HI: guidance only at sigmas in [LO, HI] (experiment)')
+    ap.add_argument('--free-init', type=int, default=1, help='sampling rounds with FreeInit-style re-initialisation '
+                                                               '(sampling.generate_free_init; 1: plain sampling; experiment)')
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--png', default='', help='also save every generated clip as a frame strip, one PNG per caption, here')
     ap.add_argument('--ceiling', action='store_true')
@@ -120,8 +122,13 @@ def main():
         strips = []
         for seed in range(args.seeds):
             noise = torch.randn(LATENT_SHAPE, generator=torch.Generator().manual_seed(seed))
-            lat, _ = generate(m['dit'], pad, neg, noise[None], args.steps, args.shift, args.guide,
-                              interval=tuple(map(float, args.guide_interval.split(','))) if args.guide_interval else None)
+            kw = dict(steps=args.steps, shift=args.shift, guide=args.guide,
+                      interval=tuple(map(float, args.guide_interval.split(','))) if args.guide_interval else None)
+            if args.free_init > 1:
+                lat, _ = generate_free_init(m['dit'], pad, neg, noise[None], args.free_init,
+                                            gen=torch.Generator().manual_seed(10_000 + seed), **kw)
+            else:
+                lat, _ = generate(m['dit'], pad, neg, noise[None], **kw)
             with torch.no_grad():
                 video = m['vae'].decode(lat)[0].numpy()
             r = measure(video)
@@ -140,7 +147,7 @@ def main():
                 sheet.paste(x, (0, k * x.height))
             sheet.save(os.path.join(args.png, f'{colour}_{shape}_{direction}.png'))
     interval = args.guide_interval or 'all'
-    print(f'{args.set} {args.dit} guide {args.guide} interval {interval} shift {args.shift}: colour {ok_c}/{n} direction {ok_d}/{n} '
+    print(f'{args.set} {args.dit} guide {args.guide} interval {interval} shift {args.shift} rounds {args.free_init}: colour {ok_c}/{n} direction {ok_d}/{n} '
           f'shape {ok_s}/{n} continuity {ok_k}/{n}', flush=True)
 
 

@@ -128,3 +128,30 @@ def generate(dit, context, context_neg, noise, steps=20, shift=5.0, guide=5.0, r
         if record is not None:
             record.append(dict(cond=cond, uncond=uncond, latent=x))
     return x, sched
+
+
+def _low_pass(shape, cut):
+    """Gaussian low-pass over the (frames, height, width) frequencies, cut-off `cut` of the sampling rate."""
+    f, h, w = shape[-3:]
+    d = (torch.fft.fftfreq(f)[:, None, None] ** 2 + torch.fft.fftfreq(h)[None, :, None] ** 2
+         + torch.fft.fftfreq(w)[None, None, :] ** 2) / cut ** 2
+    return torch.exp(-d / 2)
+
+
+@torch.no_grad()
+def generate_free_init(dit, context, context_neg, noise, rounds, signal=0.07, cut=0.25, gen=None, **kw):
+    """FreeInit-style sampling (an experiment; Wu et al. 2023, diffusers' FreeInitMixin): after each
+    round, the next round starts from the low spatio-temporal frequencies of the sample re-noised
+    as signal·x0 + sqrt(1 - signal²)·noise (0.07 is FreeInit's weight at t = T) and the high
+    frequencies of fresh noise drawn from `gen` (seed it apart from `noise`'s generator, or the first
+    fresh draw repeats the initial noise)."""
+    lpf = _low_pass(noise.shape, cut)
+    spectrum = lambda x: torch.fft.fftn(x, dim=(-3, -2, -1))
+    x = noise
+    for r in range(rounds):
+        lat, sched = generate(dit, context, context_neg, x, **kw)
+        if r + 1 < rounds:
+            renoised = signal * lat + math.sqrt(1 - signal ** 2) * noise
+            fresh = torch.randn(noise.shape, generator=gen)
+            x = torch.fft.ifftn(spectrum(renoised) * lpf + spectrum(fresh) * (1 - lpf), dim=(-3, -2, -1)).real
+    return lat, sched
