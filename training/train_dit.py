@@ -115,6 +115,9 @@ def main():
                          'demo DiT: its patch grid and 3-D RoPE do not depend on the video size)')
     ap.add_argument('--fresh-stats', action='store_true',
                     help='measure the latent mean/std anew even when continuing (a new VAE, new clips)')
+    ap.add_argument('--accum', type=int, default=1,
+                    help='run each rank\'s batch in this many slices, adding up their gradients (same draws and '
+                         'update, less memory: a 12-block step of batch 128 per rank needs about 12 GB at once)')
     ap.add_argument('--rank', type=int, default=0)
     ap.add_argument('--world', type=int, default=1,
                     help='data-parallel single-thread processes (gloo); --bs is the global batch')
@@ -186,18 +189,24 @@ def main():
         # the batch is drawn on the CPU, then moved
         x0, c, sigma, noise, w = (a.to(dev) for a in (x0, c, sigma, noise, w))
         w = w.expand_as(x0)
-        s = sigma.view(-1, 1, 1, 1, 1)
-        xt = (1 - s) * x0 + s * noise
-        v = model(xt, sigma * 1000.0, c)
-        err = v - (noise - x0)
-        loss = (err.pow(2) * w).sum() / w.sum()
-        if args.motion_weight:
-            wd = 0.5 * (w[:, :, 1:] + w[:, :, :-1])
-            loss = loss + args.motion_weight * ((err[:, :, 1:] - err[:, :, :-1]).pow(2) * wd).sum() / wd.sum()
+        wd = 0.5 * (w[:, :, 1:] + w[:, :, :-1])
+        w_sum, wd_sum = w.sum(), wd.sum()
         for g in opt.param_groups:
             g['lr'] = lr_at(step, prog) * g['mult']
         opt.zero_grad()
-        loss.backward()
+        # --accum: the drawn batch runs in slices whose gradients add up to the whole batch's (the
+        # loss is normalised by the whole batch's weights), so only the memory changes
+        loss = 0.0
+        for part in torch.arange(local_bs).chunk(args.accum):
+            s = sigma[part].view(-1, 1, 1, 1, 1)
+            xt = (1 - s) * x0[part] + s * noise[part]
+            v = model(xt, sigma[part] * 1000.0, c[part])
+            err = v - (noise[part] - x0[part])
+            part_loss = (err.pow(2) * w[part]).sum() / w_sum
+            if args.motion_weight:
+                part_loss = part_loss + args.motion_weight * ((err[:, :, 1:] - err[:, :, :-1]).pow(2) * wd[part]).sum() / wd_sum
+            part_loss.backward()
+            loss = loss + part_loss.detach()
         if args.world > 1:
             grads = [p.grad for p in model.parameters()]
             flat = torch.cat([g.reshape(-1) for g in grads])
